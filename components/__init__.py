@@ -1,0 +1,82 @@
+"""Reusable Pulumi components for keyless Kubernetes access to Pulumi Cloud and cloud accounts.
+
+Each component lives in its own module and pulls in only the provider SDK it needs;
+``from components import IrsaRole`` loads ``pulumi_aws.iam`` and nothing of Google Cloud.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "GkeCluster": "gke_cluster",
+    "GkeClusterArgs": "gke_cluster",
+    "GcpWorkloadIdentity": "gcp_workload_identity",
+    "GcpWorkloadIdentityArgs": "gcp_workload_identity",
+    "EksCluster": "eks_cluster",
+    "EksClusterArgs": "eks_cluster",
+    "EksOidcProvider": "eks_oidc_provider",
+    "EksOidcProviderArgs": "eks_oidc_provider",
+    "IrsaRole": "irsa_role",
+    "IrsaRoleArgs": "irsa_role",
+    "ServiceAccountRef": "irsa_role",
+    "ExistingCluster": "existing_cluster",
+    "ExistingClusterArgs": "existing_cluster",
+    "RestrictedNamespace": "restricted_namespace",
+    "RestrictedNamespaceArgs": "restricted_namespace",
+    "WorkloadServiceAccount": "workload_service_account",
+    "WorkloadServiceAccountArgs": "workload_service_account",
+    "PulumiCloudTrust": "pulumi_cloud_trust",
+    "PulumiCloudTrustArgs": "pulumi_cloud_trust",
+    "WorkloadPolicy": "pulumi_cloud_trust",
+    "OidcLoginRunner": "oidc_login_runner",
+    "OidcLoginRunnerArgs": "oidc_login_runner",
+    "InvalidArgumentError": "_common",
+}
+
+__all__ = [
+    "EksCluster",
+    "EksClusterArgs",
+    "EksOidcProvider",
+    "EksOidcProviderArgs",
+    "ExistingCluster",
+    "ExistingClusterArgs",
+    "GcpWorkloadIdentity",
+    "GcpWorkloadIdentityArgs",
+    "GkeCluster",
+    "GkeClusterArgs",
+    "InvalidArgumentError",
+    "IrsaRole",
+    "IrsaRoleArgs",
+    "OidcLoginRunner",
+    "OidcLoginRunnerArgs",
+    "PulumiCloudTrust",
+    "PulumiCloudTrustArgs",
+    "RestrictedNamespace",
+    "RestrictedNamespaceArgs",
+    "ServiceAccountRef",
+    "WorkloadPolicy",
+    "WorkloadServiceAccount",
+    "WorkloadServiceAccountArgs",
+]
+
+if TYPE_CHECKING:
+    from components._common import InvalidArgumentError
+    from components.eks_cluster import EksCluster, EksClusterArgs
+    from components.eks_oidc_provider import EksOidcProvider, EksOidcProviderArgs
+    from components.existing_cluster import ExistingCluster, ExistingClusterArgs
+    from components.gcp_workload_identity import GcpWorkloadIdentity, GcpWorkloadIdentityArgs
+    from components.gke_cluster import GkeCluster, GkeClusterArgs
+    from components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountRef
+    from components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
+    from components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy
+    from components.restricted_namespace import RestrictedNamespace, RestrictedNamespaceArgs
+    from components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'components' has no attribute {name!r}")
+    return getattr(import_module(f"components.{module}"), name)

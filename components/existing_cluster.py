@@ -1,0 +1,155 @@
+"""A cluster this stack does not create: its issuer and a Kubernetes provider for it."""
+
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components._common import (
+    InvalidArgumentError,
+    check_non_empty,
+    child_opts,
+    type_token,
+    when_plain,
+)
+from components.cluster_facts import (
+    eks_issuer_from_identities,
+    eks_kubeconfig,
+    gke_issuer_url,
+    gke_kubeconfig,
+)
+from components.pulumi_cloud_trust import check_issuer_url
+
+
+class GkeClusterLookup(TypedDict):
+    project: pulumi.Input[str]
+    """Project of the cluster."""
+    location: str
+    """Region or zone of the cluster."""
+    cluster_name: str
+    """Name of the cluster."""
+
+
+class EksClusterLookup(TypedDict):
+    cluster_name: str
+    """Name of the cluster."""
+    region: NotRequired[str]
+    """Region of the cluster (default: the AWS provider's)."""
+
+
+class ExistingClusterArgs(TypedDict):
+    issuer_url: NotRequired[pulumi.Input[str]]
+    """The cluster's OIDC issuer; required unless a lookup derives it."""
+    kubeconfig: NotRequired[pulumi.Input[str]]
+    """Kubeconfig reaching the cluster (treated as a secret); default: built from a lookup."""
+    context: NotRequired[str]
+    """Kubeconfig context to use (default: its current context)."""
+    gke: NotRequired[GkeClusterLookup]
+    """Look the cluster up on GKE (it must have Workload Identity enabled)."""
+    eks: NotRequired[EksClusterLookup]
+    """Look the cluster up on EKS."""
+
+
+def check_existing_cluster_args(args: ExistingClusterArgs) -> None:
+    lookups = [key for key in ("gke", "eks") if args.get(key) is not None]
+    if len(lookups) > 1:
+        raise InvalidArgumentError("gke and eks were both given; expected at most one cluster lookup")
+    if not lookups and args.get("issuer_url") is None:
+        raise InvalidArgumentError(
+            "issuer_url: missing; expected the cluster's OIDC issuer URL, or a gke/eks lookup that derives it"
+        )
+    if not lookups and args.get("kubeconfig") is None:
+        raise InvalidArgumentError(
+            "kubeconfig: missing; expected a kubeconfig for the cluster, or a gke/eks lookup that builds one"
+        )
+    when_plain(args.get("issuer_url"), lambda v: check_issuer_url("issuer_url", v))
+    gke = args.get("gke")
+    if gke is not None:
+        when_plain(gke.get("project"), lambda v: check_non_empty("gke.project", v))
+        check_non_empty("gke.location", gke.get("location"))
+        check_non_empty("gke.cluster_name", gke.get("cluster_name"))
+    eks = args.get("eks")
+    if eks is not None:
+        check_non_empty("eks.cluster_name", eks.get("cluster_name"))
+
+
+def _require_workload_identity(cluster_name: str, configs: list[object]) -> str:
+    pools = [getattr(config, "workload_pool", None) for config in configs or []]
+    if not pools or not pools[0]:
+        raise InvalidArgumentError(
+            f"gke: cluster {cluster_name!r} has no Workload Identity pool; enable Workload Identity on it "
+            "(workload_identity_config.workload_pool = <project>.svc.id.goog) first"
+        )
+    return str(pools[0])
+
+
+class ExistingCluster(pulumi.ComponentResource):
+    """Brings a cluster created elsewhere: its issuer, kubeconfig and a Kubernetes provider."""
+
+    issuer_url: pulumi.Output[str]
+    """OIDC issuer of the cluster's service-account tokens."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig (secret)."""
+    workload_pool: pulumi.Output[str | None]
+    """GKE only: the cluster's workload identity pool."""
+
+    def __init__(self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        check_existing_cluster_args(args)
+        super().__init__(type_token("ExistingCluster"), name, None, opts)
+        invoke_opts = pulumi.InvokeOutputOptions(parent=self)
+        issuer_url: pulumi.Output[str]
+        derived_kubeconfig: pulumi.Output[str] | None = None
+        self.workload_pool = pulumi.Output.from_input(None)
+
+        gke_lookup = args.get("gke")
+        eks_lookup = args.get("eks")
+        if gke_lookup is not None:
+            import pulumi_gcp.container as gke
+
+            project = pulumi.Output.from_input(gke_lookup["project"])
+            found = gke.get_cluster_output(
+                name=gke_lookup["cluster_name"], location=gke_lookup["location"], project=project, opts=invoke_opts
+            )
+            issuer_url = project.apply(lambda p: gke_issuer_url(p, gke_lookup["location"], gke_lookup["cluster_name"]))
+            self.workload_pool = found.workload_identity_configs.apply(
+                lambda configs: _require_workload_identity(gke_lookup["cluster_name"], configs)
+            )
+            derived_kubeconfig = pulumi.Output.all(project, found.endpoint, found.master_auths).apply(
+                lambda parts: gke_kubeconfig(
+                    f"gke_{parts[0]}_{gke_lookup['location']}_{gke_lookup['cluster_name']}",
+                    parts[1],
+                    parts[2][0].cluster_ca_certificate,
+                )
+            )
+        elif eks_lookup is not None:
+            from pulumi_aws import eks
+
+            found_eks = eks.get_cluster_output(
+                name=eks_lookup["cluster_name"], region=eks_lookup.get("region"), opts=invoke_opts
+            )
+            issuer_url = found_eks.identities.apply(eks_issuer_from_identities)
+            derived_kubeconfig = pulumi.Output.all(found_eks.endpoint, found_eks.certificate_authorities).apply(
+                lambda parts: eks_kubeconfig(
+                    eks_lookup["cluster_name"], parts[0], parts[1][0].data, eks_lookup.get("region")
+                )
+            )
+        if args.get("issuer_url") is not None:
+            issuer_url = pulumi.Output.from_input(args["issuer_url"]).apply(
+                lambda url: check_issuer_url("issuer_url", url)
+            )
+
+        given_kubeconfig = args.get("kubeconfig")
+        kubeconfig = pulumi.Output.from_input(given_kubeconfig) if given_kubeconfig is not None else derived_kubeconfig
+        assert kubeconfig is not None  # guaranteed by check_existing_cluster_args
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        self.issuer_url = issuer_url
+        self.kubernetes_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            context=args.get("context"),
+            enable_server_side_apply=True,
+            opts=child_opts(self),
+        )
+        self.register_outputs(
+            {"issuer_url": self.issuer_url, "kubeconfig": self.kubeconfig, "workload_pool": self.workload_pool}
+        )

@@ -1,0 +1,150 @@
+"""A GKE cluster with Workload Identity, and the facts other components need about it."""
+
+from typing import NotRequired, TypedDict, cast
+
+import pulumi
+import pulumi_gcp.container as gke
+import pulumi_kubernetes as k8s
+
+from components._common import (
+    InvalidArgumentError,
+    check_choice,
+    check_int_range,
+    check_non_empty,
+    child_opts,
+    type_token,
+    when_plain,
+)
+from components.cluster_facts import gke_issuer_url, gke_kubeconfig, workload_pool
+
+RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
+DEFAULT_MACHINE_TYPE = "e2-standard-2"
+
+
+class GkeClusterArgs(TypedDict):
+    project: pulumi.Input[str]
+    """Google Cloud project that owns the cluster and its workload identity pool."""
+    location: str
+    """Region (regional cluster) or zone (zonal cluster)."""
+    cluster_name: str
+    """Cluster name; it is part of the OIDC issuer URL."""
+    node_count: NotRequired[int]
+    """Nodes per zone in the node pool (default 1)."""
+    machine_type: NotRequired[str]
+    """Machine type of the nodes (default e2-standard-2)."""
+    release_channel: NotRequired[str]
+    """RAPID, REGULAR (default), STABLE or EXTENDED."""
+    deletion_protection: NotRequired[bool]
+    """Refuse to destroy the cluster (default true, as the provider); set false for throwaway stacks."""
+    node_service_account: NotRequired[pulumi.Input[str]]
+    """Email of a dedicated, minimally privileged node service account (recommended)."""
+    network: NotRequired[pulumi.Input[str]]
+    """VPC network (default: the project's default network)."""
+    subnetwork: NotRequired[pulumi.Input[str]]
+    """Subnetwork of the nodes."""
+
+
+def check_gke_cluster_args(args: GkeClusterArgs) -> None:
+    when_plain(args.get("project"), lambda v: check_non_empty("project", v))
+    check_non_empty("location", args.get("location"))
+    name = args.get("cluster_name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 40 or not name[0].isalpha() or name != name.lower():
+        raise InvalidArgumentError(
+            f"cluster_name: {name!r} is not a GKE cluster name; expected 1-40 lower-case letters, "
+            "digits and '-', starting with a letter"
+        )
+    check_int_range("node_count", args.get("node_count", 1), minimum=1, maximum=100)
+    check_non_empty("machine_type", args.get("machine_type", DEFAULT_MACHINE_TYPE))
+    check_choice("release_channel", args.get("release_channel", "REGULAR"), RELEASE_CHANNELS)
+    if not isinstance(args.get("deletion_protection", True), bool):
+        raise InvalidArgumentError(
+            f"deletion_protection: {args.get('deletion_protection')!r} is not accepted; expected true or false"
+        )
+
+
+class GkeCluster(pulumi.ComponentResource):
+    """GKE cluster whose pods get Workload Identity, never the node's service account."""
+
+    issuer_url: pulumi.Output[str]
+    """OIDC issuer of the cluster's service-account tokens (no trailing slash)."""
+    workload_pool: pulumi.Output[str]
+    """Workload identity pool: ``<project>.svc.id.goog``."""
+    cluster_name: pulumi.Output[str]
+    """The cluster's name."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig (secret) using gke-gcloud-auth-plugin."""
+
+    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        check_gke_cluster_args(args)
+        super().__init__(type_token("GkeCluster"), name, None, opts)
+        project = pulumi.Output.from_input(args["project"])
+        location = args["location"]
+
+        cluster = gke.Cluster(
+            name,
+            gke.ClusterArgs(
+                name=args["cluster_name"],
+                project=project,
+                location=location,
+                # The default pool cannot be configured for Workload Identity metadata, so it
+                # is removed as soon as the cluster exists and replaced by the pool below.
+                remove_default_node_pool=True,
+                initial_node_count=1,
+                workload_identity_config=gke.ClusterWorkloadIdentityConfigArgs(
+                    workload_pool=project.apply(workload_pool)
+                ),
+                release_channel=gke.ClusterReleaseChannelArgs(channel=args.get("release_channel", "REGULAR")),
+                deletion_protection=args.get("deletion_protection", True),
+                network=args.get("network"),
+                subnetwork=args.get("subnetwork"),
+            ),
+            opts=child_opts(self),
+        )
+        gke.NodePool(
+            f"{name}-nodes",
+            gke.NodePoolArgs(
+                cluster=cluster.name,
+                project=project,
+                location=location,
+                node_count=args.get("node_count", 1),
+                management=gke.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+                node_config=gke.NodePoolNodeConfigArgs(
+                    machine_type=args.get("machine_type", DEFAULT_MACHINE_TYPE),
+                    service_account=args.get("node_service_account"),
+                    oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                    # Without GKE_METADATA, pods silently act as the node's service account.
+                    workload_metadata_config=gke.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                    shielded_instance_config=gke.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                        enable_secure_boot=True, enable_integrity_monitoring=True
+                    ),
+                ),
+            ),
+            opts=child_opts(self),
+        )
+
+        self.cluster_name = cluster.name
+        self.issuer_url = pulumi.Output.all(project, cluster.location, cluster.name).apply(
+            lambda parts: gke_issuer_url(parts[0], parts[1], parts[2])
+        )
+        self.workload_pool = cluster.workload_identity_config.apply(lambda config: cast(str, config.workload_pool))
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(project, cluster.location, cluster.name, cluster.endpoint, cluster.master_auth).apply(
+                lambda parts: gke_kubeconfig(
+                    f"gke_{parts[0]}_{parts[1]}_{parts[2]}", parts[3], parts[4].cluster_ca_certificate
+                )
+            )
+        )
+        self.kubernetes_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=child_opts(self),
+        )
+        self.register_outputs(
+            {
+                "issuer_url": self.issuer_url,
+                "workload_pool": self.workload_pool,
+                "cluster_name": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
