@@ -201,8 +201,8 @@ class EksCluster(pulumi.ComponentResource):
         self.issuer_host = self.issuer_url.apply(lambda url: url.removeprefix("https://"))
         region = args.get("region")
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
-                lambda parts: eks_kubeconfig(parts[0], parts[1], parts[2].data, region)
+            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
+                lambda parts: eks_kubeconfig(parts[0], parts[1], parts[2], region)
             )
         )
         self.kubernetes_provider = k8s.Provider(

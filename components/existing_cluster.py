@@ -114,11 +114,13 @@ class ExistingCluster(pulumi.ComponentResource):
             self.workload_pool = found.workload_identity_configs.apply(
                 lambda configs: _require_workload_identity(gke_lookup["cluster_name"], configs)
             )
-            derived_kubeconfig = pulumi.Output.all(project, found.endpoint, found.master_auths).apply(
+            derived_kubeconfig = pulumi.Output.all(
+                project, found.endpoint, found.master_auths.apply(lambda auths: auths[0].cluster_ca_certificate)
+            ).apply(
                 lambda parts: gke_kubeconfig(
                     f"gke_{parts[0]}_{gke_lookup['location']}_{gke_lookup['cluster_name']}",
                     parts[1],
-                    parts[2][0].cluster_ca_certificate,
+                    parts[2],
                 )
             )
         elif eks_lookup is not None:
@@ -128,10 +130,10 @@ class ExistingCluster(pulumi.ComponentResource):
                 name=eks_lookup["cluster_name"], region=eks_lookup.get("region"), opts=invoke_opts
             )
             issuer_url = found_eks.identities.apply(eks_issuer_from_identities)
-            derived_kubeconfig = pulumi.Output.all(found_eks.endpoint, found_eks.certificate_authorities).apply(
-                lambda parts: eks_kubeconfig(
-                    eks_lookup["cluster_name"], parts[0], parts[1][0].data, eks_lookup.get("region")
-                )
+            derived_kubeconfig = pulumi.Output.all(
+                found_eks.endpoint, found_eks.certificate_authorities.apply(lambda authorities: authorities[0].data)
+            ).apply(
+                lambda parts: eks_kubeconfig(eks_lookup["cluster_name"], parts[0], parts[1], eks_lookup.get("region"))
             )
         if args.get("issuer_url") is not None:
             issuer_url = pulumi.Output.from_input(args["issuer_url"]).apply(

@@ -128,11 +128,9 @@ class GkeCluster(pulumi.ComponentResource):
         )
         self.workload_pool = cluster.workload_identity_config.apply(lambda config: cast(str, config.workload_pool))
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(project, cluster.location, cluster.name, cluster.endpoint, cluster.master_auth).apply(
-                lambda parts: gke_kubeconfig(
-                    f"gke_{parts[0]}_{parts[1]}_{parts[2]}", parts[3], parts[4].cluster_ca_certificate
-                )
-            )
+            pulumi.Output.all(
+                project, cluster.location, cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
+            ).apply(lambda parts: gke_kubeconfig(f"gke_{parts[0]}_{parts[1]}_{parts[2]}", parts[3], parts[4]))
         )
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s",
