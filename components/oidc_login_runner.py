@@ -73,7 +73,7 @@ describe_token() {
   claims="$(printf '%s' "${payload}" | base64 -d 2>/dev/null)" || claims=""
   echo "Service-account token claims:"
   for name in iss sub aud exp; do
-    value="$(printf '%s' "${claims}" | grep -o -E "\"${name}\":(\"[^\"]*\"|\[[^]]*\]|[0-9]+)" | head -n 1 | cut -d: -f2-)" || value=""
+    value="$(printf '%s' "${claims}" | grep -o -E "\"${name}\" *: *(\"[^\"]*\"|\[[^]]*\]|[0-9]+)" | head -n 1 | sed -E 's/^"[^"]*" *: *//')" || value=""
     echo "  ${name}: ${value:-<absent>}"
   done
 }

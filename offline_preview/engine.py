@@ -102,6 +102,7 @@ class ProgramRun:
     registrations: list[Registration]
     invocations: list[Invocation]
     outputs: dict[str, Any]
+    error: BaseException | None = None
 
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_token]
@@ -243,8 +244,13 @@ def run_program(
     stack: str = "dev",
     secret_keys: Sequence[str] = (),
     program: Callable[[], None] | Path = ROOT / "__main__.py",
+    raise_errors: bool = True,
 ) -> ProgramRun:
-    """Run ``program`` (a callable, or a program file) with ``config`` and return what it registered."""
+    """Run ``program`` (a callable, or a program file) with ``config`` and return what it registered.
+
+    With ``raise_errors=False`` a failing program returns its partial record with ``error`` set,
+    so a test can check that nothing was registered before the error.
+    """
     mocks = ProviderMocks()
     monitor = RecordingMonitor(mocks)
     runtime_config.set_all_config({key: _as_config_string(value) for key, value in config.items()}, list(secret_keys))
@@ -257,7 +263,12 @@ def run_program(
         else:
             program()
 
-    pulumi.runtime.test(body)()
+    try:
+        pulumi.runtime.test(body)()
+    except Exception as error:
+        if raise_errors:
+            raise
+        return ProgramRun(monitor.registrations, mocks.invocations, {}, error)
     stack_resource = runtime_settings.get_root_resource()
     outputs: dict[str, Any] = {}
     for key, output in (getattr(stack_resource, "outputs", None) or {}).items():

@@ -1,0 +1,145 @@
+import pytest
+
+from components._common import InvalidArgumentError
+from components.pulumi_cloud_trust import (
+    PulumiCloudTrust,
+    WorkloadPolicy,
+    check_issuer_url,
+    check_workload_policy,
+    policy_rules,
+    pulumi_audience,
+)
+from tests.conftest import run_component
+
+GKE_ISSUER = "https://container.googleapis.com/v1/projects/p/locations/us-central1/clusters/c"
+
+
+def test_rules_pin_subject_and_namespace_claims_but_not_audience_by_default() -> None:
+    assert policy_rules("ci", "runner") == {
+        "sub": "system:serviceaccount:ci:runner",
+        '"kubernetes.io".namespace': "ci",
+        '"kubernetes.io".serviceaccount.name': "runner",
+    }
+
+
+def test_rules_pin_audience_when_asked() -> None:
+    rules = policy_rules("ci", "runner", pulumi_audience("acme"))
+    assert rules["aud"] == "urn:pulumi:org:acme"
+    assert rules["sub"] == "system:serviceaccount:ci:runner"
+
+
+@pytest.mark.parametrize("url", [GKE_ISSUER + "/", "http://oidc.example.com", "", "https://"])
+def test_issuer_url_must_be_exact_https_without_trailing_slash(url: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="issuer_url: .* no trailing slash"):
+        check_issuer_url("issuer_url", url)
+
+
+@pytest.mark.parametrize(
+    ("workload", "message"),
+    [
+        ({"token_type": "team"}, "token_type 'team' needs team_name"),
+        ({"token_type": "personal"}, "token_type 'personal' needs user_login"),
+        ({"token_type": "runner"}, "token_type 'runner' needs runner_id"),
+        ({"token_type": "organization"}, "needs exactly one of authorized_permissions .* or role_id"),
+        (
+            {"token_type": "organization", "authorized_permissions": ["admin"], "role_id": "r"},
+            "needs exactly one of",
+        ),
+        ({"token_type": "team", "team_name": "t", "user_login": "u"}, "user_login does not apply to token_type 'team'"),
+        ({"token_type": "organization", "authorized_permissions": ["root"]}, r"authorized_permissions\[0\]: 'root'"),
+        ({"token_type": "robot"}, "token_type: 'robot' is not accepted; expected one of: organization, team"),
+    ],
+)
+def test_each_token_type_requires_its_companion_only(workload: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        check_workload_policy("workloads[0]", {"namespace": "ci", "service_account": "runner", **workload})
+
+
+def _issuer(run):  # type: ignore[no-untyped-def]
+    return run.one("pulumiservice:index:OidcIssuer").plain_inputs
+
+
+def test_issuer_registers_one_allow_policy_per_workload_for_all_token_types() -> None:
+    workloads: list[WorkloadPolicy] = [
+        {"namespace": "a", "service_account": "org", "token_type": "organization", "authorized_permissions": ["admin"]},
+        {"namespace": "a", "service_account": "team", "token_type": "team", "team_name": "platform"},
+        {"namespace": "b", "service_account": "me", "token_type": "personal", "user_login": "alice"},
+        {"namespace": "b", "service_account": "agent", "token_type": "runner", "runner_id": "r-1"},
+    ]
+    run = run_component(
+        lambda: PulumiCloudTrust(
+            "trust",
+            {"organization": "acme", "issuer_url": GKE_ISSUER, "issuer_name": "gke-dev", "workloads": workloads},
+        )
+    )
+    issuer = _issuer(run)
+    assert issuer["organization"] == "acme"
+    assert issuer["url"] == GKE_ISSUER
+    assert issuer["maxExpirationSeconds"] == 7200
+    assert "thumbprints" not in issuer
+    policies = issuer["policies"]
+    assert [p["decision"] for p in policies] == ["allow"] * 4
+    assert [p["tokenType"] for p in policies] == ["organization", "team", "personal", "runner"]
+    assert policies[0]["authorizedPermissions"] == ["admin"]
+    assert policies[1]["teamName"] == "platform"
+    assert policies[2]["userLogin"] == "alice"
+    assert policies[3]["runnerID"] == "r-1"  # the provider spells this wire field runnerID
+    assert [p["rules"]["sub"] for p in policies] == [
+        "system:serviceaccount:a:org",
+        "system:serviceaccount:a:team",
+        "system:serviceaccount:b:me",
+        "system:serviceaccount:b:agent",
+    ]
+    assert all("aud" not in p["rules"] for p in policies)
+
+
+def test_pin_audience_adds_the_org_audience_rule() -> None:
+    run = run_component(
+        lambda: PulumiCloudTrust(
+            "trust",
+            {
+                "organization": "acme",
+                "issuer_url": GKE_ISSUER,
+                "issuer_name": "gke-dev",
+                "pin_audience": True,
+                "max_expiration_seconds": 3600,
+                "workloads": [{"namespace": "ci", "service_account": "r", "token_type": "team", "team_name": "t"}],
+            },
+        )
+    )
+    issuer = _issuer(run)
+    assert issuer["policies"][0]["rules"]["aud"] == "urn:pulumi:org:acme"
+    assert issuer["maxExpirationSeconds"] == 3600
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"workloads": []}, "workloads: \\[\\] is empty"),
+        ({"issuer_url": GKE_ISSUER + "/"}, "issuer_url: .* no trailing slash"),
+        ({"organization": " "}, "organization: ' ' is empty"),
+        ({"max_expiration_seconds": 100}, "max_expiration_seconds: 100 is out of range"),
+        (
+            {
+                "workloads": [
+                    {"namespace": "ci", "service_account": "r", "token_type": "team", "team_name": "t"},
+                    {"namespace": "ci", "service_account": "r", "token_type": "personal", "user_login": "u"},
+                ]
+            },
+            "workloads\\[1\\]: namespace/service_account ci/r repeats workloads\\[0\\]",
+        ),
+    ],
+)
+def test_bad_arguments_fail_before_any_resource_is_registered(args: dict[str, object], message: str) -> None:
+    base = {
+        "organization": "acme",
+        "issuer_url": GKE_ISSUER,
+        "issuer_name": "n",
+        "workloads": [{"namespace": "ci", "service_account": "r", "token_type": "team", "team_name": "t"}],
+    }
+    from offline_preview.engine import run_program
+
+    run = run_program({}, program=lambda: PulumiCloudTrust("trust", {**base, **args}), raise_errors=False)  # type: ignore[typeddict-item]
+    assert isinstance(run.error, InvalidArgumentError)
+    assert __import__("re").search(message, str(run.error))
+    assert run.registrations == []
