@@ -178,7 +178,8 @@ class ProviderMocks(pulumi.runtime.Mocks):
         resource_id = None if typ.startswith("kubernetes:index/provider") else f"{name}-id"
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    # The SDK's annotation says (dict, failures); a plain dict of camelCase outputs is what it expects.
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         self.invocations.append(Invocation(args.token, dict(args.args)))
         region = _config("aws:region") or "us-west-2"
         if args.token == "aws:index/getPartition:getPartition":
@@ -243,7 +244,7 @@ def run_program(
     project: str = "keyless",
     stack: str = "dev",
     secret_keys: Sequence[str] = (),
-    program: Callable[[], None] | Path = ROOT / "__main__.py",
+    program: Callable[[], object] | Path = ROOT / "__main__.py",
     raise_errors: bool = True,
 ) -> ProgramRun:
     """Run ``program`` (a callable, or a program file) with ``config`` and return what it registered.

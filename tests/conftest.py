@@ -13,9 +13,13 @@ from offline_preview.engine import ProgramRun, run_program  # noqa: E402
 from offline_preview.stacks import load_stack_file  # noqa: E402
 
 
-def run_component(build: Callable[[], Any], config: dict[str, Any] | None = None) -> ProgramRun:
+def run_component(build: Callable[[], object], config: dict[str, Any] | None = None) -> ProgramRun:
     """Register whatever ``build`` creates on the mock engine and return the record."""
-    return run_program(config or {}, program=lambda: None if build() is None else None)
+
+    def program() -> None:
+        build()
+
+    return run_program(config or {}, program=program)
 
 
 def run_stack(config: dict[str, Any], *, secret_keys: tuple[str, ...] = (), raise_errors: bool = True) -> ProgramRun:

@@ -23,7 +23,7 @@ from tests.conftest import run_component
 # --- the login script, run for real under bash with a stand-in `pulumi` -----------------------
 
 SIGNATURE = "c2lnbmF0dXJlLW5ldmVyLXRvLWJlLXByaW50ZWQ"
-CLAIMS = {
+CLAIMS: dict[str, Any] = {
     "iss": "https://container.googleapis.com/v1/projects/p/locations/l/clusters/c",
     "sub": "system:serviceaccount:ci:runner",
     "aud": ["urn:pulumi:org:acme"],
@@ -48,7 +48,9 @@ if [[ "$1" == login && -n "${FAIL_LOGIN:-}" ]]; then echo "error: token exchange
 """
 
 
-def run_login_script(tmp_path: Path, environment: dict[str, str], *, token: str | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def run_login_script(
+    tmp_path: Path, environment: dict[str, str], *, token: str | None = None
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "pulumi").write_text(FAKE_PULUMI)
@@ -96,7 +98,9 @@ def test_script_exchanges_token_from_file_and_never_prints_it(tmp_path: Path, se
         ("personal", {"user_login": "alice"}, "--oidc-user alice"),
     ],
 )
-def test_script_requests_the_token_type_the_policy_grants(tmp_path: Path, token_type: str, extra: dict[str, str], flags: str) -> None:
+def test_script_requests_the_token_type_the_policy_grants(
+    tmp_path: Path, token_type: str, extra: dict[str, str], flags: str
+) -> None:
     environment = login_environment(organization="acme", token_type=token_type, **extra)
     result, calls = run_login_script(tmp_path, environment, token=_token())
     assert result.returncode == 0, result.stderr
@@ -141,12 +145,12 @@ def test_duration_seconds(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "1d", "h", "15", "15 m", None])
 def test_duration_rejects_what_the_cli_would_not_take(text: Any) -> None:
-    with pytest.raises(InvalidArgumentError, match="k: .* is not a duration"):
+    with pytest.raises(InvalidArgumentError, match=r"k: .* is not a duration"):
         duration_seconds("k", text)
 
 
 def test_pod_spec_meets_the_restricted_pod_security_standard() -> None:
-    spec = runner_pod_spec(
+    spec: Any = runner_pod_spec(  # the Args classes type every field as a possible Output
         image="pulumi/pulumi-base:3.272.0",
         service_account_name="runner",
         script_config_map_name="script",
@@ -181,7 +185,10 @@ def _job_and_config_map(args: OidcLoginRunnerArgs) -> tuple[dict[str, Any], dict
     run = run_component(lambda: OidcLoginRunner("login", args))
     return (
         run.one("kubernetes:batch/v1:Job").plain_inputs,
-        {**run.one("kubernetes:core/v1:ConfigMap").plain_inputs, "name": run.one("kubernetes:core/v1:ConfigMap").state["metadata"]["name"]},
+        {
+            **run.one("kubernetes:core/v1:ConfigMap").plain_inputs,
+            "name": run.one("kubernetes:core/v1:ConfigMap").state["metadata"]["name"],
+        },
     )
 
 
@@ -236,7 +243,10 @@ def test_job_waits_for_what_the_caller_depends_on() -> None:
     [
         ({"image": "pulumi/pulumi-base:latest"}, "image: 'pulumi/pulumi-base:latest' is not pinned"),
         ({"image": "pulumi/pulumi-base"}, "image: 'pulumi/pulumi-base' is not pinned"),
-        ({"token_expiration_seconds": 599}, "token_expiration_seconds: 599 is out of range; expected an integer >= 600"),
+        (
+            {"token_expiration_seconds": 599},
+            "token_expiration_seconds: 599 is out of range; expected an integer >= 600",
+        ),
         ({"token_type": "team"}, "team_name: missing; token_type 'team' needs it"),
         ({"user_login": "alice"}, "user_login: given with token_type 'organization'"),
         ({"namespace": "CI"}, "namespace: 'CI' is not a valid Kubernetes name"),

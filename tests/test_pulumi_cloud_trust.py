@@ -30,7 +30,7 @@ def test_rules_pin_audience_when_asked() -> None:
 
 @pytest.mark.parametrize("url", [GKE_ISSUER + "/", "http://oidc.example.com", "", "https://"])
 def test_issuer_url_must_be_exact_https_without_trailing_slash(url: str) -> None:
-    with pytest.raises(InvalidArgumentError, match="issuer_url: .* no trailing slash"):
+    with pytest.raises(InvalidArgumentError, match=r"issuer_url: .* no trailing slash"):
         check_issuer_url("issuer_url", url)
 
 
@@ -55,7 +55,7 @@ def test_each_token_type_requires_its_companion_only(workload: dict[str, object]
         check_workload_policy("workloads[0]", {"namespace": "ci", "service_account": "runner", **workload})
 
 
-def _issuer(run):  # type: ignore[no-untyped-def]
+def _issuer(run):
     return run.one("pulumiservice:index:OidcIssuer").plain_inputs
 
 

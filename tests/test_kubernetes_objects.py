@@ -1,0 +1,71 @@
+import pytest
+
+from components._common import InvalidArgumentError
+from components.restricted_namespace import RestrictedNamespace, pod_security_labels
+from components.workload_service_account import (
+    EKS_IDENTITY_ANNOTATION,
+    GKE_IDENTITY_ANNOTATION,
+    WorkloadServiceAccount,
+    identity_annotations,
+)
+from offline_preview.engine import run_program
+from tests.conftest import run_component
+
+
+def test_namespace_enforces_restricted_pod_security_by_default() -> None:
+    run = run_component(lambda: RestrictedNamespace("ns", {"name": "ci", "labels": {"team": "platform"}}))
+    metadata = run.one("kubernetes:core/v1:Namespace").plain_inputs["metadata"]
+    assert metadata["name"] == "ci"
+    assert metadata["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert metadata["labels"]["pod-security.kubernetes.io/audit"] == "restricted"
+    assert metadata["labels"]["team"] == "platform"
+
+
+def test_pod_security_labels_cannot_be_overridden_by_extra_labels() -> None:
+    run = run_component(
+        lambda: RestrictedNamespace(
+            "ns", {"name": "ci", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}
+        )
+    )
+    assert (
+        run.one("kubernetes:core/v1:Namespace").plain_inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        == "restricted"
+    )
+
+
+def test_loosening_pod_security_is_explicit() -> None:
+    assert pod_security_labels("baseline")["pod-security.kubernetes.io/enforce"] == "baseline"
+    with pytest.raises(InvalidArgumentError, match="pod_security_level: 'none' is not accepted"):
+        run_program({}, program=lambda: RestrictedNamespace("ns", {"name": "ci", "pod_security_level": "none"}))
+
+
+@pytest.mark.parametrize(
+    ("identity", "annotations"),
+    [
+        (
+            {"gcp_service_account_email": "r@p.iam.gserviceaccount.com"},
+            {GKE_IDENTITY_ANNOTATION: "r@p.iam.gserviceaccount.com"},
+        ),
+        (
+            {"aws_role_arn": "arn:aws:iam::123456789012:role/r"},
+            {EKS_IDENTITY_ANNOTATION: "arn:aws:iam::123456789012:role/r"},
+        ),
+    ],
+)
+def test_service_account_is_annotated_with_its_cloud_identity(
+    identity: dict[str, str], annotations: dict[str, str]
+) -> None:
+    run = run_component(lambda: WorkloadServiceAccount("sa", {"namespace": "ci", "name": "runner", **identity}))  # type: ignore[typeddict-item]
+    account = run.one("kubernetes:core/v1:ServiceAccount").plain_inputs
+    assert account["metadata"] == {"name": "runner", "namespace": "ci", "annotations": annotations}
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_service_account_without_cloud_identity_has_no_annotation() -> None:
+    run = run_component(lambda: WorkloadServiceAccount("sa", {"namespace": "ci", "name": "runner"}))
+    assert "annotations" not in run.one("kubernetes:core/v1:ServiceAccount").plain_inputs["metadata"]
+
+
+def test_a_service_account_acts_as_one_cloud_identity_only() -> None:
+    with pytest.raises(InvalidArgumentError, match="expected at most one"):
+        identity_annotations("a@b", "arn:aws:iam::1:role/r")

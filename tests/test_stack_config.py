@@ -1,0 +1,177 @@
+import json
+from typing import Any
+
+import pytest
+
+from offline_preview.stacks import load_stack_file, stack_names
+from stack_config import ConfigError, load_stack_config
+from tests.conftest import run_stack
+
+
+def _with(config: dict[str, str], key: str, value: Any) -> dict[str, str]:
+    updated = dict(config)
+    if value is None:
+        updated.pop(key, None)
+    else:
+        updated[key] = value if isinstance(value, str) else json.dumps(value)
+    return updated
+
+
+def _workload(config: dict[str, str], **changes: Any) -> dict[str, str]:
+    workload = {**json.loads(config["keyless:workloads"])[0], **changes}
+    workload = {key: value for key, value in workload.items() if value is not None}
+    return _with(config, "keyless:workloads", [workload])
+
+
+def _runner(config: dict[str, str], **changes: Any) -> dict[str, str]:
+    return _with(config, "keyless:runner", {**json.loads(config["keyless:runner"]), **changes})
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_every_committed_stack_file_is_valid(stack: str) -> None:
+    values, secret_keys = load_stack_file(stack)
+    config = load_stack_config(values, stack=stack, secret_keys=secret_keys)
+    assert config.workloads
+
+
+BAD_CONFIGS = [
+    (
+        lambda c: _with(c, "keyless:cloud", "aks"),
+        "keyless:cloud: 'aks' is not accepted; expected one of: gke, eks, existing",
+    ),
+    (lambda c: _with(c, "keyless:organization", ""), "keyless:organization: '' is empty; expected a non-empty string"),
+    (lambda c: _with(c, "keyless:organization", None), "keyless:organization: missing; it is required"),
+    (
+        lambda c: _workload(c, tokenType="org"),
+        "keyless:workloads[0].tokenType: 'org' is not accepted; expected one of: organization, team, personal, runner",
+    ),
+    (
+        lambda c: _workload(c, tokenType="team", authorizedPermissions=None),
+        "keyless:workloads[0]: tokenType 'team' needs teamName; got none",
+    ),
+    (
+        lambda c: _workload(c, tokenType="personal", authorizedPermissions=None),
+        "keyless:workloads[0]: tokenType 'personal' needs userLogin; got none",
+    ),
+    (
+        lambda c: _workload(c, authorizedPermissions=None),
+        "keyless:workloads[0]: tokenType 'organization' needs exactly one of authorizedPermissions or roleId; got none",
+    ),
+    (
+        lambda c: _workload(c, tokenType="runner", runnerId="r-1", authorizedPermissions=None),
+        "keyless:workloads[0].runner: true is not accepted with tokenType 'runner'",
+    ),
+    (
+        lambda c: _workload(c, namespace="Pulumi_Runner"),
+        "keyless:workloads[0].namespace: 'Pulumi_Runner' is not a valid Kubernetes name; expected a DNS-1123 label",
+    ),
+    (
+        lambda c: _workload(c, serviceAccount="-runner"),
+        "keyless:workloads[0].serviceAccount: '-runner' is not a valid Kubernetes name",
+    ),
+    (
+        lambda c: _runner(c, tokenExpirationSeconds=599),
+        "keyless:runner.tokenExpirationSeconds: 599 is out of range; expected an integer from 600 to 86400",
+    ),
+    (
+        lambda c: _runner(c, image="pulumi/pulumi-base:latest"),
+        "keyless:runner.image: 'pulumi/pulumi-base:latest' is not pinned; expected a version tag other than 'latest'",
+    ),
+    (lambda c: _runner(c, image="pulumi/pulumi-base"), "keyless:runner.image: 'pulumi/pulumi-base' is not pinned"),
+    (
+        lambda c: _runner(c, exchangedTokenLifetime="3h"),
+        "keyless:runner.exchangedTokenLifetime: '3h' (10800s) exceeds keyless:issuer.maxExpirationSeconds (7200)",
+    ),
+    (
+        lambda c: _runner(c, imagePullPolicy="Always"),
+        "keyless:runner.imagePullPolicy: unknown key; expected one of: image,",
+    ),
+    (lambda c: _with(c, "keyless:clusterName", "x"), "keyless:clusterName: unknown key; expected one of: cloud,"),
+    (lambda c: _with(c, "gcp:project", None), "keyless:gke.project: missing; set it, or gcp:project"),
+    (
+        lambda c: _with(c, "keyless:gke", {**json.loads(c["keyless:gke"]), "releaseChannel": "BETA"}),
+        "keyless:gke.releaseChannel: 'BETA' is not accepted; expected one of: RAPID, REGULAR, STABLE, EXTENDED",
+    ),
+    (
+        lambda c: _with(c, "keyless:workloads", [json.loads(c["keyless:workloads"])[0]] * 2),
+        "keyless:workloads[1]: namespace/serviceAccount pulumi-runner/pulumi-runner repeats keyless:workloads[0]",
+    ),
+    (
+        lambda c: _workload(c, awsManagedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]),
+        "keyless:workloads[0].awsManagedPolicyArns: applies to workloads whose cloud identity is on eks; this stack's is 'gke'",
+    ),
+    (lambda c: _with(c, "keyless:workloads", "{not json"), "keyless:workloads: is not valid JSON"),
+    (lambda c: _with(c, "keyless:workloads", []), "keyless:workloads: [] is not accepted; expected a non-empty list"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), BAD_CONFIGS)
+def test_bad_config_is_named_with_its_value_and_what_is_accepted(
+    dev_config: dict[str, str], mutate: Any, message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(mutate(dev_config))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("mutate", "message"), BAD_CONFIGS[:6])
+def test_the_program_registers_nothing_on_bad_config(dev_config: dict[str, str], mutate: Any, message: str) -> None:
+    run = run_stack(mutate(dev_config), raise_errors=False)
+    assert isinstance(run.error, ConfigError)
+    assert message in str(run.error)
+    assert run.registrations == []
+
+
+def test_every_problem_is_reported_at_once(dev_config: dict[str, str]) -> None:
+    config = _runner(_workload(_with(dev_config, "keyless:organization", ""), namespace="NS"), image="x:latest")
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(config)
+    assert len(error.value.problems) == 3
+    assert str(error.value).startswith("Invalid stack configuration (3 problems); nothing was deployed:")
+
+
+def test_defaults_fill_what_the_stack_leaves_out(dev_config: dict[str, str]) -> None:
+    config = load_stack_config(_with(_with(dev_config, "keyless:runner", None), "keyless:issuer", None), stack="qa")
+    assert config.runner.token_expiration_seconds == 3600
+    assert config.runner.image.startswith("pulumi/pulumi-base:3.")
+    assert config.issuer.name == "keyless-qa"
+    assert config.issuer.pin_audience is False
+    assert config.pod_security_level == "restricted"
+
+
+def test_eks_needs_the_region(dev_config: dict[str, str]) -> None:
+    values, _ = load_stack_file("eks-dev")
+    with pytest.raises(ConfigError, match=r"aws:region: missing"):
+        load_stack_config(_with(values, "aws:region", None))
+
+
+def test_existing_cluster_kubeconfig_must_be_a_secret() -> None:
+    values = {
+        "keyless:cloud": "existing",
+        "keyless:organization": "acme",
+        "keyless:existing": json.dumps({"identityCloud": "none", "issuerUrl": "https://issuer.example.com"}),
+        "keyless:kubeconfig": "apiVersion: v1",
+        "keyless:workloads": json.dumps(
+            [{"namespace": "ci", "serviceAccount": "r", "tokenType": "team", "teamName": "t"}]
+        ),
+    }
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(values)
+    assert "keyless:kubeconfig: is stored in plain text; expected a secret" in str(error.value)
+    assert "apiVersion" not in str(error.value)
+    assert load_stack_config(values, secret_keys=["keyless:kubeconfig"]).existing is not None
+
+
+def test_existing_cluster_needs_an_issuer_or_a_lookup() -> None:
+    values = {
+        "keyless:cloud": "existing",
+        "keyless:organization": "acme",
+        "keyless:existing": json.dumps({"identityCloud": "eks"}),
+        "keyless:workloads": json.dumps(
+            [{"namespace": "ci", "serviceAccount": "r", "tokenType": "team", "teamName": "t"}]
+        ),
+    }
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(values)
+    assert "keyless:existing.issuerUrl: missing" in str(error.value)
+    assert "keyless:kubeconfig: missing" in str(error.value)
