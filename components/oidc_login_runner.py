@@ -117,6 +117,9 @@ class OidcLoginRunnerArgs(TypedDict):
     """How long ``pulumi up`` waits for the Job to complete (default 600)."""
     run_as_user: NotRequired[int]
     """Numeric non-root UID (and GID) the container runs as (default 10001)."""
+    network_policy: NotRequired[bool]
+    """Confine the Job's pod to DNS and HTTPS egress, with no ingress (default true). Enforced where
+    the cluster enforces NetworkPolicy (GKE Dataplane V2, the EKS VPC CNI with policies on)."""
 
 
 def duration_seconds(key: str, value: object) -> int:
@@ -242,6 +245,30 @@ def runner_pod_spec(
     )
 
 
+def runner_pod_labels(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "pulumi-oidc-login", "app.kubernetes.io/instance": name}
+
+
+def runner_network_policy_spec(pod_labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicySpecArgs:
+    """No ingress; egress only to DNS and to HTTPS (the Pulumi Cloud API)."""
+    return k8s.networking.v1.NetworkPolicySpecArgs(
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels)),
+        policy_types=["Ingress", "Egress"],
+        ingress=[],
+        egress=[
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                ports=[
+                    k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
+                    k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
+                ]
+            ),
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=443)]
+            ),
+        ],
+    )
+
+
 def job_annotations(await_timeout_seconds: int) -> dict[str, str]:
     """Pulumi-Kubernetes await settings: bounded wait, and a failed Job is re-run on the next up."""
     return {
@@ -304,6 +331,9 @@ class OidcLoginRunner(pulumi.ComponentResource):
             "await_timeout_seconds", args.get("await_timeout_seconds", DEFAULT_AWAIT_TIMEOUT_SECONDS), minimum=60
         )
         run_as_user = check_int_range("run_as_user", args.get("run_as_user", DEFAULT_RUN_AS_USER), minimum=1)
+        network_policy = args.get("network_policy", True)
+        if not isinstance(network_policy, bool):
+            raise InvalidArgumentError(f"network_policy: {network_policy!r} is not accepted; expected true or false")
 
         super().__init__(type_token("OidcLoginRunner"), name, None, opts)
         wait_for = _as_list(opts.depends_on if opts else None)
@@ -329,6 +359,14 @@ class OidcLoginRunner(pulumi.ComponentResource):
             immutable=True,
             opts=child_opts(self, depends_on=wait_for),
         )
+        pod_labels = runner_pod_labels(name)
+        if network_policy:
+            k8s.networking.v1.NetworkPolicy(
+                name,
+                metadata=k8s.meta.v1.ObjectMetaArgs(namespace=args["namespace"]),
+                spec=runner_network_policy_spec(pod_labels),
+                opts=child_opts(self, depends_on=wait_for),
+            )
         job = k8s.batch.v1.Job(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -338,7 +376,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
                 backoff_limit=0,
                 active_deadline_seconds=deadline,
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels={"app.kubernetes.io/name": "pulumi-oidc-login"}),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
                     spec=runner_pod_spec(
                         image=image,
                         service_account_name=args["service_account_name"],

@@ -1,0 +1,154 @@
+"""The offline preview: its output, its artifacts, and independent validators over its YAML."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from offline_preview.__main__ import main
+from offline_preview.preview import preview_stack
+from offline_preview.stacks import stack_names
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = stack_names()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("preview")
+    assert main(["preview", "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+def _checkov() -> str:
+    candidates = [
+        os.environ.get("CHECKOV", ""),
+        str(ROOT / ".venv-checkov" / "bin" / "checkov"),
+        shutil.which("checkov") or "",
+    ]
+    found = next((c for c in candidates if c and Path(c).exists()), None)
+    if found is None:
+        pytest.fail("checkov is not installed: scripts/test installs it into .venv-checkov")
+    return found
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_writes_its_artifacts(artifacts: Path, stack: str) -> None:
+    folder = artifacts / stack
+    documents = [yaml.safe_load(path.read_text()) for path in sorted((folder / "kubernetes").glob("*.yaml"))]
+    kinds = sorted({document["kind"] for document in documents})
+    assert kinds == ["ConfigMap", "Job", "Namespace", "NetworkPolicy", "ServiceAccount"]
+    issuer = json.loads(next((folder / "pulumi-cloud").glob("oidc-issuer-*.json")).read_text())
+    assert issuer["policies"] and all(p["decision"] == "allow" for p in issuer["policies"])
+    runner = json.loads((folder / "runner.json").read_text())
+    assert runner["tokenAudience"] == "urn:pulumi:org:my-pulumi-org"
+    assert runner["loginCommand"][3:5] == ["--oidc-token", "file:///var/run/secrets/pulumi/token"]
+    tree = (folder / "preview.txt").read_text()
+    assert 'kubeconfig: "[secret]"' in tree
+    assert "certificate-authority-data" not in tree and "get-token" not in tree
+
+
+def test_eks_artifacts_include_the_trust_policy_with_placeholders(artifacts: Path) -> None:
+    (policy_file,) = (artifacts / "eks-dev" / "aws").glob("iam-role-*-trust-policy.json")
+    statement = json.loads(policy_file.read_text())["Statement"][0]
+    assert statement["Principal"]["Federated"] == (
+        "arn:aws:iam::<account-id>:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/<oidc-id>"
+    )
+    assert (
+        statement["Condition"]["StringEquals"]["oidc.eks.us-west-2.amazonaws.com/id/<oidc-id>:aud"]
+        == "sts.amazonaws.com"
+    )
+
+
+def test_tree_shows_parents_like_pulumi_preview(artifacts: Path) -> None:
+    tree = (artifacts / "dev" / "preview.txt").read_text()
+    lines = tree.splitlines()
+    runner = next(i for i, line in enumerate(lines) if "keyless:index:OidcLoginRunner" in line)
+    job = next(line for line in lines[runner:] if "─ kubernetes:batch/v1:Job" in line)
+    assert job.index("─ kubernetes") > lines[runner].index("─ keyless"), "the Job is drawn as the runner's child"
+    assert "+ 18 to create" in tree
+    assert 'loginJobName: "oidc-login-<auto>"' in tree
+
+
+def _validator_version(stack_folder: Path) -> str:
+    return str(json.loads((stack_folder / "metadata.json").read_text())["kubernetesVersion"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_kubernetes_yaml_passes_strict_schema_validation(artifacts: Path, stack: str) -> None:
+    folder = artifacts / stack
+    files = sorted(str(path) for path in (folder / "kubernetes").glob("*.yaml"))
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "kubernetes-validate"),
+            "--strict",
+            "--quiet",
+            "-k",
+            _validator_version(folder),
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_kubernetes_yaml_has_no_failed_checkov_checks(artifacts: Path) -> None:
+    result = subprocess.run(
+        [_checkov(), "--config-file", str(ROOT / ".checkov.yaml"), "-d", str(artifacts), "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    report = json.loads(result.stdout)
+    reports = report if isinstance(report, list) else [report]
+    summary = reports[0]["summary"]
+    failed = [f"{c['check_id']} {c['resource']}" for r in reports for c in r["results"]["failed_checks"]]
+    assert failed == [] and summary["failed"] == 0
+    assert summary["passed"] >= 80 * len(STACKS)
+
+
+def test_every_skipped_checkov_check_states_its_reason() -> None:
+    lines = (ROOT / ".checkov.yaml").read_text().splitlines()
+    skipped = [i for i, line in enumerate(lines) if line.strip().startswith("- CKV")]
+    assert skipped, "the preview's YAML is checked with the skips listed in .checkov.yaml"
+    for index in skipped:
+        assert lines[index - 1].strip().startswith("#"), f"{lines[index].strip()} has no reason above it"
+
+
+def test_artifacts_are_byte_identical_across_runs(tmp_path: Path) -> None:
+    for attempt in ("first", "second"):
+        assert main(["preview", "--quiet", "--out", str(tmp_path / attempt)]) == 0
+    first = {p.relative_to(tmp_path / "first"): p.read_bytes() for p in (tmp_path / "first").rglob("*") if p.is_file()}
+    second = {
+        p.relative_to(tmp_path / "second"): p.read_bytes() for p in (tmp_path / "second").rglob("*") if p.is_file()
+    }
+    assert first == second and len(first) > 20
+
+
+def test_bad_config_exits_non_zero_with_the_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    stack["config"]["keyless:runner"]["image"] = "pulumi/pulumi-base:latest"
+    (tmp_path / "Pulumi.broken.yaml").write_text(yaml.safe_dump(stack))
+    assert main(["preview", "broken", "--root", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "keyless:runner.image: 'pulumi/pulumi-base:latest' is not pinned" in error
+    assert "Traceback" not in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_preview_of_a_stack_is_fast_enough_to_be_the_first_thing_run() -> None:
+    preview = preview_stack("dev")
+    assert preview.kubernetes_version == "1.33"
+    assert len(preview.run.registrations) == 17
