@@ -1,0 +1,27 @@
+"""Another Python stack running only the login Job, against an issuer registered elsewhere.
+
+Useful as a smoke test after changing issuer policies: the Job proves that the service account
+can still exchange its token.
+"""
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import OidcLoginRunner
+
+config = pulumi.Config()
+cluster = k8s.Provider("cluster", kubeconfig=config.require_secret("kubeconfig"))
+
+runner = OidcLoginRunner(
+    "login-check",
+    {
+        "namespace": config.get("namespace") or "ci",
+        "service_account_name": config.get("serviceAccount") or "ci-runner",
+        "organization": config.require("organization"),
+        "token_type": "team",
+        "team_name": config.require("team"),
+        "exchanged_token_lifetime": "15m",
+    },
+    opts=pulumi.ResourceOptions(providers=[cluster]),
+)
+pulumi.export("jobName", runner.job_name)

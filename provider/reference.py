@@ -1,0 +1,65 @@
+"""The README's component reference, rendered from the package schema.
+
+``python -m provider.reference`` prints it; the tests check the README holds exactly this.
+"""
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from provider.package import package_schema
+
+START = "<!-- component-reference:start -->"
+END = "<!-- component-reference:end -->"
+
+
+def type_name(prop: Mapping[str, Any]) -> str:
+    if "$ref" in prop:
+        return str(prop["$ref"]).rsplit(":", 1)[-1]
+    kind = prop.get("type", "any")
+    if kind == "array":
+        return f"list<{type_name(prop['items'])}>"
+    if kind == "object" and "additionalProperties" in prop:
+        return f"map<{type_name(prop['additionalProperties'])}>"
+    return str(kind)
+
+
+def _cell(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("|", "\\|")
+
+
+def _table(properties: Mapping[str, Any], required: list[str], heading: str) -> list[str]:
+    lines = [f"| {heading} | type | required | description |", "| --- | --- | --- | --- |"]
+    for name, prop in properties.items():
+        lines.append(
+            f"| `{name}` | `{type_name(prop)}` | {'yes' if name in required else 'no'} | {_cell(prop.get('description'))} |"
+        )
+    return lines
+
+
+def render(schema: Mapping[str, Any] | None = None) -> str:
+    schema = schema or package_schema()
+    lines = [START, ""]
+    for token, resource in schema["resources"].items():
+        name = token.rsplit(":", 1)[-1]
+        lines += [
+            f"#### `{name}` (`{token}`)",
+            "",
+            _cell(resource.get("description")).split(". ")[0].rstrip(".") + ".",
+            "",
+        ]
+        lines += _table(resource.get("inputProperties", {}), resource.get("requiredInputs", []), "input")
+        lines += [""]
+        lines += _table(resource.get("properties", {}), resource.get("required", []), "output")
+        lines += [""]
+    for token, definition in schema.get("types", {}).items():
+        name = token.rsplit(":", 1)[-1]
+        lines += [f"#### type `{name}`", ""]
+        lines += _table(definition.get("properties", {}), definition.get("required", []), "field")
+        lines += [""]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render() + "\n")

@@ -1,0 +1,104 @@
+"""The components as a package: the schema other languages see, the README's reference, the examples."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from offline_preview.engine import run_program
+from provider.package import package_schema, served_components
+from provider.reference import END, START, render, type_name
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    return package_schema()
+
+
+def test_every_component_is_served_under_the_keyless_package(schema: dict[str, Any]) -> None:
+    assert schema["name"] == "keyless"
+    assert sorted(schema["resources"]) == sorted(f"keyless:index:{c.__name__}" for c in served_components())
+    assert all(resource["isComponent"] for resource in schema["resources"].values())
+
+
+def test_schema_types_match_the_python_annotations(schema: dict[str, Any]) -> None:
+    runner = schema["resources"]["keyless:index:OidcLoginRunner"]
+    assert runner["inputProperties"]["tokenExpirationSeconds"]["type"] == "integer"
+    assert set(runner["requiredInputs"]) == {"namespace", "serviceAccountName", "organization", "tokenType"}
+    assert runner["properties"]["jobName"]["type"] == "string"
+    trust = schema["resources"]["keyless:index:PulumiCloudTrust"]
+    assert type_name(trust["inputProperties"]["workloads"]) == "list<WorkloadPolicy>"
+    policy = schema["types"]["keyless:index:WorkloadPolicy"]
+    assert type_name(policy["properties"]["authorizedPermissions"]) == "list<string>"
+    assert set(policy["required"]) == {"namespace", "serviceAccount", "tokenType"}
+    irsa = schema["resources"]["keyless:index:IrsaRole"]
+    assert type_name(irsa["inputProperties"]["serviceAccounts"]) == "list<ServiceAccountRef>"
+    assert schema["resources"]["keyless:index:GkeCluster"]["properties"]["kubeconfig"]["type"] == "string"
+
+
+def _readme_reference() -> str:
+    readme = (ROOT / "README.md").read_text()
+    assert START in readme and END in readme, "the README holds the component reference between its markers"
+    return readme[readme.index(START) : readme.index(END) + len(END)]
+
+
+def test_readme_documents_exactly_what_the_schema_serves(schema: dict[str, Any]) -> None:
+    documented = _readme_reference()
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \| (yes|no) \|", documented, re.M)
+    assert rows, "the reference lists inputs and outputs"
+    headings = re.findall(r"^#### (?:type )?`(\w+)`", documented, re.M)
+    served = [token.rsplit(":", 1)[-1] for token in [*schema["resources"], *schema.get("types", {})]]
+    assert headings == served
+    assert documented == render(schema), "README component reference is stale: python -m provider.reference"
+
+
+@pytest.mark.parametrize("example", ["python-existing-cluster", "python-runner-only"])
+def test_python_examples_run_under_mocks(example: str) -> None:
+    config = {
+        "keyless-example:organization": "acme",
+        "keyless-example:issuerUrl": "https://oidc.example.com/cluster",
+        "keyless-example:kubeconfig": "apiVersion: v1",
+        "keyless-example:runnerId": "r-1",
+        "keyless-example:team": "platform",
+    }
+    run = run_program(
+        config,
+        project="keyless-example",
+        secret_keys=["keyless-example:kubeconfig"],
+        program=ROOT / "examples" / example / "__main__.py",
+    )
+    assert run.of_type("pulumi:providers:kubernetes")
+    assert all(r.provider for r in run.registrations if r.type.startswith("kubernetes:") and r.custom)
+    if example == "python-existing-cluster":
+        assert run.one("pulumiservice:index:OidcIssuer").plain_inputs["policies"][0]["tokenType"] == "runner"
+    else:
+        assert run.one("kubernetes:batch/v1:Job").plain_inputs["metadata"]["namespace"] == "ci"
+
+
+def test_yaml_example_uses_only_what_the_schema_serves(schema: dict[str, Any]) -> None:
+    program = yaml.safe_load((ROOT / "examples" / "yaml-package" / "Pulumi.yaml").read_text())
+    for name, resource in program["resources"].items():
+        token = resource["type"]
+        if not token.startswith("keyless:"):
+            continue
+        definition = schema["resources"][token]
+        properties = resource.get("properties", {})
+        assert set(properties) <= set(definition["inputProperties"]), name
+        assert set(definition.get("requiredInputs", [])) <= set(properties), name
+    policy_fields = schema["types"]["keyless:index:WorkloadPolicy"]["properties"]
+    for workload in program["resources"]["trust"]["properties"]["workloads"]:
+        assert set(workload) <= set(policy_fields)
+    for value in program["outputs"].values():
+        resource, attribute = value.strip("${}").split(".")
+        assert attribute in schema["resources"][program["resources"][resource]["type"]]["properties"]
+
+
+def test_plugin_manifest_runs_the_python_host() -> None:
+    manifest = yaml.safe_load((ROOT / "provider" / "PulumiPlugin.yaml").read_text())
+    assert manifest == {"runtime": "python"}
+    host = (ROOT / "provider" / "__main__.py").read_text()
+    assert "component_provider_host(components=served_components(), name=PACKAGE_NAME, version=VERSION)" in host
