@@ -61,7 +61,7 @@ else:
         subnet_ids=subnets,
         scaling_config={"desired_size": 2, "min_size": 1, "max_size": 3},
     )
-    issuer_url = eks_cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+    issuer_url = eks_cluster.identities.apply(lambda ids: str(ids[0].oidcs[0].issuer))  # type: ignore[index]
     provider = iam.OpenIdConnectProvider("oidc", url=issuer_url, client_id_lists=["sts.amazonaws.com"])
     runner_role = iam.Role(
         "runner-role",
