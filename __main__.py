@@ -10,10 +10,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime import config as runtime_config
 
-from components.oidc_login_runner import OidcLoginRunner
+from components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
 from components.pulumi_cloud_trust import PulumiCloudTrust
 from components.restricted_namespace import RestrictedNamespace
-from components.workload_service_account import WorkloadServiceAccount
+from components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
 from stack_config import StackConfig, WorkloadConfig, load_stack_config
 
 
@@ -131,11 +131,12 @@ def cloud_identity(config: StackConfig, cluster: Cluster, workload: WorkloadConf
         from components.gcp_workload_identity import GcpWorkloadIdentity
 
         assert cluster.workload_pool is not None
-        project = config.gke.project if config.gke else config.existing.gcp_project  # type: ignore[union-attr]
+        project = config.gke.project if config.gke else (config.existing.gcp_project if config.existing else None)
+        assert project is not None  # load_stack_config requires it for GKE identities
         identity = GcpWorkloadIdentity(
             workload.resource_name,
             {
-                "project": project or "",
+                "project": project,
                 "workload_pool": cluster.workload_pool,
                 "namespace": workload.namespace,
                 "service_account": workload.service_account,
@@ -174,10 +175,16 @@ def main() -> None:
     exported_workloads = []
     for workload in config.workloads:
         identity = cloud_identity(config, cluster, workload)
+        account_args: WorkloadServiceAccountArgs = {
+            "namespace": namespaces[workload.namespace].name,
+            "name": workload.service_account,
+        }
+        if "gcp_service_account_email" in identity:
+            account_args["gcp_service_account_email"] = identity["gcp_service_account_email"]
+        if "aws_role_arn" in identity:
+            account_args["aws_role_arn"] = identity["aws_role_arn"]
         service_accounts[workload.resource_name] = WorkloadServiceAccount(
-            workload.resource_name,
-            {"namespace": namespaces[workload.namespace].name, "name": workload.service_account, **identity},  # type: ignore[typeddict-item]
-            opts=in_cluster,
+            workload.resource_name, account_args, opts=in_cluster
         )
         exported_workloads.append(
             {
@@ -203,7 +210,7 @@ def main() -> None:
     login = config.login_workload
     if login is not None:
         account = service_accounts[login.resource_name]
-        runner_args = {
+        runner_args: OidcLoginRunnerArgs = {
             "namespace": account.namespace,
             "service_account_name": account.name,
             "organization": config.organization,
@@ -221,7 +228,7 @@ def main() -> None:
             runner_args["user_login"] = login.user_login
         runner = OidcLoginRunner(
             "oidc-login",
-            runner_args,  # type: ignore[arg-type]
+            runner_args,
             # The first login must not race the issuer registration or the service account.
             opts=pulumi.ResourceOptions(providers=[cluster.kubernetes_provider], depends_on=[trust, account]),
         )

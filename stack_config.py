@@ -268,14 +268,9 @@ def _project_role(key: str, value: Any) -> str:
 
 
 def _policy_arn(key: str, value: Any) -> str:
-    from components.irsa_role import _POLICY_ARN
+    from components.irsa_role import check_policy_arn
 
-    if not isinstance(value, str) or not _POLICY_ARN.match(value):
-        raise InvalidArgumentError(
-            f"{key}: {value!r} is not a managed policy ARN; expected 'arn:aws:iam::aws:policy/NAME' "
-            "or 'arn:aws:iam::<account>:policy/NAME'"
-        )
-    return value
+    return check_policy_arn(key, value)
 
 
 def _provider_arn(key: str, value: Any) -> str:
@@ -328,14 +323,19 @@ def _workload(index: int, raw: object, identity_cloud: str | None, problems: _Pr
     namespace = section.get("namespace", check_dns1123_label)
     service_account = section.get("serviceAccount", check_dns1123_label)
     token_type = section.get("tokenType", _choice(TOKEN_TYPES))
+    team_name = section.get("teamName", _string, None)
+    user_login = section.get("userLogin", _string, None)
+    runner_id = section.get("runnerId", _string, None)
+    role_id = section.get("roleId", _string, None)
+    permissions = section.get(
+        "authorizedPermissions", _string_list(_choice(PERMISSION_LEVELS), allow_empty=False), None
+    )
     companions = {
-        "teamName": section.get("teamName", _string, None),
-        "userLogin": section.get("userLogin", _string, None),
-        "runnerId": section.get("runnerId", _string, None),
-        "roleId": section.get("roleId", _string, None),
-        "authorizedPermissions": section.get(
-            "authorizedPermissions", _string_list(_choice(PERMISSION_LEVELS), allow_empty=False), None
-        ),
+        "teamName": team_name,
+        "userLogin": user_login,
+        "runnerId": runner_id,
+        "roleId": role_id,
+        "authorizedPermissions": permissions,
     }
     runs_login_job = section.get("runner", _bool, False)
     gcp_roles = section.get("gcpRoles", _string_list(_project_role), ())
@@ -379,11 +379,11 @@ def _workload(index: int, raw: object, identity_cloud: str | None, problems: _Pr
         namespace=cast(str, namespace),
         service_account=cast(str, service_account),
         token_type=cast(str, token_type),
-        team_name=companions["teamName"],  # type: ignore[arg-type]
-        user_login=companions["userLogin"],  # type: ignore[arg-type]
-        runner_id=companions["runnerId"],  # type: ignore[arg-type]
-        role_id=companions["roleId"],  # type: ignore[arg-type]
-        authorized_permissions=companions["authorizedPermissions"],  # type: ignore[arg-type]
+        team_name=team_name,
+        user_login=user_login,
+        runner_id=runner_id,
+        role_id=role_id,
+        authorized_permissions=permissions,
         runs_login_job=bool(runs_login_job),
         gcp_roles=gcp_roles or (),
         aws_managed_policy_arns=policy_arns or (),

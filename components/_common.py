@@ -100,6 +100,11 @@ def check_non_empty(key: str, value: object) -> str:
     return value
 
 
+def resource_suffix(identifier: str) -> str:
+    """A resource-name fragment from a role or policy identifier: its last path segment, slugged."""
+    return re.sub(r"[^a-z0-9]+", "-", identifier.rsplit("/", 1)[-1].lower()).strip("-")
+
+
 def child_opts(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
     """Options for a component's child: parented to the component (providers flow from it)."""
     return pulumi.ResourceOptions(parent=parent, **kwargs)

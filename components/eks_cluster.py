@@ -130,21 +130,9 @@ class EksCluster(pulumi.ComponentResource):
                 opts=pulumi.InvokeOutputOptions(parent=self),
             ).ids
 
-        cluster_role = iam.Role(
-            f"{name}-cluster",
-            assume_role_policy=partition.apply(lambda p: service_assume_role_policy(p, "eks")),
-            description=f"EKS control plane of {args['cluster_name']}",
-            opts=child_opts(self),
+        cluster_role, cluster_attachments = self._service_role(
+            f"{name}-cluster", "eks", _CLUSTER_POLICIES, f"EKS control plane of {args['cluster_name']}", partition
         )
-        cluster_attachments = [
-            iam.RolePolicyAttachment(
-                f"{name}-cluster-{policy}",
-                role=cluster_role.name,
-                policy_arn=aws_managed_policy_arn(partition, policy),
-                opts=child_opts(self),
-            )
-            for policy in _CLUSTER_POLICIES
-        ]
         cluster = eks.Cluster(
             name,
             eks.ClusterArgs(
@@ -165,21 +153,9 @@ class EksCluster(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=cluster_attachments),
         )
 
-        node_role = iam.Role(
-            f"{name}-nodes",
-            assume_role_policy=partition.apply(lambda p: service_assume_role_policy(p, "ec2")),
-            description=f"EKS nodes of {args['cluster_name']}",
-            opts=child_opts(self),
+        node_role, node_attachments = self._service_role(
+            f"{name}-nodes", "ec2", _NODE_POLICIES, f"EKS nodes of {args['cluster_name']}", partition
         )
-        node_attachments = [
-            iam.RolePolicyAttachment(
-                f"{name}-nodes-{policy}",
-                role=node_role.name,
-                policy_arn=aws_managed_policy_arn(partition, policy),
-                opts=child_opts(self),
-            )
-            for policy in _NODE_POLICIES
-        ]
         eks.NodeGroup(
             f"{name}-nodes",
             eks.NodeGroupArgs(
@@ -216,3 +192,24 @@ class EksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+    def _service_role(
+        self, name: str, service: str, policies: Sequence[str], description: str, partition: pulumi.Output[str]
+    ) -> tuple[iam.Role, list[iam.RolePolicyAttachment]]:
+        """An IAM role that an AWS service assumes, with AWS-managed policies attached."""
+        role = iam.Role(
+            name,
+            assume_role_policy=partition.apply(lambda p: service_assume_role_policy(p, service)),
+            description=description,
+            opts=child_opts(self),
+        )
+        attachments = [
+            iam.RolePolicyAttachment(
+                f"{name}-{policy}",
+                role=role.name,
+                policy_arn=aws_managed_policy_arn(partition, policy),
+                opts=child_opts(self),
+            )
+            for policy in policies
+        ]
+        return role, attachments

@@ -13,6 +13,7 @@ from components._common import (
     check_dns1123_label,
     check_non_empty,
     child_opts,
+    resource_suffix,
     type_token,
     when_plain,
 )
@@ -62,10 +63,6 @@ def check_project_role(key: str, role: object) -> str:
             "'projects/PROJECT/roles/NAME' or 'organizations/ID/roles/NAME'"
         )
     return role
-
-
-def _role_resource_suffix(role: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", role.rsplit("/", 1)[-1].lower()).strip("-")
 
 
 class GcpWorkloadIdentity(pulumi.ComponentResource):
@@ -118,7 +115,7 @@ class GcpWorkloadIdentity(pulumi.ComponentResource):
         )
         for role in roles:
             projects.IAMMember(
-                f"{name}-{_role_resource_suffix(role)}",
+                f"{name}-{resource_suffix(role)}",
                 project=args["project"],
                 role=role,
                 member=gsa.email.apply(lambda email: f"serviceAccount:{email}"),

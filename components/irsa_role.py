@@ -12,6 +12,7 @@ from components._common import (
     InvalidArgumentError,
     check_int_range,
     child_opts,
+    resource_suffix,
     type_token,
     when_plain,
 )
@@ -122,8 +123,13 @@ def check_service_accounts(key: str, refs: object) -> list[str]:
     return subjects
 
 
-def _policy_suffix(arn: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", arn.rsplit("/", 1)[-1].lower()).strip("-")
+def check_policy_arn(key: str, arn: object) -> str:
+    if not isinstance(arn, str) or not _POLICY_ARN.match(arn):
+        raise InvalidArgumentError(
+            f"{key}: {arn!r} is not a managed policy ARN; expected "
+            "'arn:aws:iam::aws:policy/NAME' or 'arn:aws:iam::<account>:policy/NAME'"
+        )
+    return arn
 
 
 class IrsaRole(pulumi.ComponentResource):
@@ -144,11 +150,7 @@ class IrsaRole(pulumi.ComponentResource):
         when_plain(args.get("issuer_url"), lambda v: check_issuer_url("issuer_url", v))
         policy_arns = list(args.get("managed_policy_arns") or [])
         for index, arn in enumerate(policy_arns):
-            if not isinstance(arn, str) or not _POLICY_ARN.match(arn):
-                raise InvalidArgumentError(
-                    f"managed_policy_arns[{index}]: {arn!r} is not a managed policy ARN; expected "
-                    "'arn:aws:iam::aws:policy/NAME' or 'arn:aws:iam::<account>:policy/NAME'"
-                )
+            check_policy_arn(f"managed_policy_arns[{index}]", arn)
         if len(set(policy_arns)) != len(policy_arns):
             raise InvalidArgumentError(f"managed_policy_arns: {policy_arns!r} lists a policy twice")
         role_name = args.get("role_name")
@@ -180,7 +182,7 @@ class IrsaRole(pulumi.ComponentResource):
         )
         for arn in policy_arns:
             iam.RolePolicyAttachment(
-                f"{name}-{_policy_suffix(arn)}", role=role.name, policy_arn=arn, opts=child_opts(self)
+                f"{name}-{resource_suffix(arn)}", role=role.name, policy_arn=arn, opts=child_opts(self)
             )
         self.arn = role.arn
         self.name = role.name

@@ -182,6 +182,13 @@ class ProviderMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         self.invocations.append(Invocation(args.token, dict(args.args)))
         region = _config("aws:region") or "us-west-2"
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "id": EXAMPLE_ACCOUNT,
+                "accountId": EXAMPLE_ACCOUNT,
+                "arn": f"arn:aws:iam::{EXAMPLE_ACCOUNT}:user/example",
+                "userId": "AIDAEXAMPLEUSERID0000",
+            }
         if args.token == "aws:index/getPartition:getPartition":
             return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
         if args.token == "aws:ec2/getVpc:getVpc":
