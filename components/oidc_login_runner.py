@@ -360,13 +360,16 @@ class OidcLoginRunner(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=wait_for),
         )
         pod_labels = runner_pod_labels(name)
+        job_waits_for: list[pulumi.Resource] = [script, *wait_for]
         if network_policy:
-            k8s.networking.v1.NetworkPolicy(
+            # Created before the Job, so its pod never runs unconfined.
+            policy = k8s.networking.v1.NetworkPolicy(
                 name,
                 metadata=k8s.meta.v1.ObjectMetaArgs(namespace=args["namespace"]),
                 spec=runner_network_policy_spec(pod_labels),
                 opts=child_opts(self, depends_on=wait_for),
             )
+            job_waits_for.append(policy)
         job = k8s.batch.v1.Job(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -388,7 +391,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=child_opts(self, depends_on=[script, *wait_for]),
+            opts=child_opts(self, depends_on=job_waits_for),
         )
 
         self.job_name = metadata_field(job.metadata, "name")

@@ -236,6 +236,24 @@ def test_job_waits_for_what_the_caller_depends_on() -> None:
     job = run.one("kubernetes:batch/v1:Job")
     assert run.depends_on(job, run.one("kubernetes:core/v1:ServiceAccount"))
     assert run.depends_on(job, run.one("kubernetes:core/v1:ConfigMap"))
+    assert run.depends_on(job, run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy"))
+
+
+def test_network_policy_allows_only_dns_and_https_egress() -> None:
+    run = run_component(lambda: OidcLoginRunner("login", BASE))
+    job = run.one("kubernetes:batch/v1:Job").plain_inputs
+    policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain_inputs
+    assert policy["spec"]["podSelector"]["matchLabels"] == job["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["spec"]["ingress"] == []
+    ports = sorted((p["protocol"], p["port"]) for rule in policy["spec"]["egress"] for p in rule["ports"])
+    assert ports == [("TCP", 53), ("TCP", 443), ("UDP", 53)]
+    assert all("to" not in rule for rule in policy["spec"]["egress"])
+
+
+def test_network_policy_can_be_turned_off() -> None:
+    run = run_component(lambda: OidcLoginRunner("login", {**BASE, "network_policy": False}))
+    assert run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == []
 
 
 @pytest.mark.parametrize(
