@@ -102,3 +102,13 @@ def test_plugin_manifest_runs_the_python_host() -> None:
     assert manifest == {"runtime": "python"}
     host = (ROOT / "provider" / "__main__.py").read_text()
     assert "component_provider_host(components=served_components(), name=PACKAGE_NAME, version=VERSION)" in host
+
+
+def test_package_version_is_declared_once_in_agreement() -> None:
+    import tomllib
+
+    from components import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == __version__
+    assert f"## {__version__} " in (ROOT / "CHANGELOG.md").read_text()
