@@ -95,7 +95,11 @@ def check_choice(key: str, value: object, accepted: Iterable[str]) -> str:
 
 
 def check_non_empty(key: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
+        raise InvalidArgumentError(
+            f'{key}: {value!r} is not text; expected a string (in YAML, quote values such as "1.33")'
+        )
+    if not value.strip():
         raise InvalidArgumentError(f"{key}: {value!r} is empty; expected a non-empty string")
     return value
 

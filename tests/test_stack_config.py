@@ -139,6 +139,16 @@ def test_defaults_fill_what_the_stack_leaves_out(dev_config: dict[str, str]) -> 
     assert config.pod_security_level == "restricted"
 
 
+def test_unquoted_version_gets_a_hint_to_quote_it() -> None:
+    values, _ = load_stack_file("eks-dev")
+    eks = {**json.loads(values["keyless:eks"]), "kubernetesVersion": 1.33}
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(_with(values, "keyless:eks", eks))
+    assert "keyless:eks.kubernetesVersion: 1.33 is not text; expected a string (in YAML, quote values" in str(
+        error.value
+    )
+
+
 def test_eks_needs_the_region(dev_config: dict[str, str]) -> None:
     values, _ = load_stack_file("eks-dev")
     with pytest.raises(ConfigError, match=r"aws:region: missing"):
