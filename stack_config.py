@@ -682,6 +682,10 @@ def load_stack_config(
         )
 
     if problems.items:
+        # A message quotes the bad value; a secret one is never echoed back.
+        secrets = [str(values[key]) for key in secret_keys if key in values and str(values[key])]
+        for secret in secrets:
+            problems.items = [problem.replace(secret, "[secret]") for problem in problems.items]
         raise ConfigError(problems.items)
     return StackConfig(
         cloud=cast(Cloud, cloud),

@@ -172,6 +172,15 @@ def test_existing_cluster_kubeconfig_must_be_a_secret() -> None:
     assert load_stack_config(values, secret_keys=["keyless:kubeconfig"]).existing is not None
 
 
+def test_a_secret_value_is_never_echoed_in_an_error(dev_config: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(
+            _with(dev_config, "keyless:podSecurityLevel", "hunter2-secret"), secret_keys=["keyless:podSecurityLevel"]
+        )
+    assert "keyless:podSecurityLevel: '[secret]' is not accepted" in str(error.value)
+    assert "hunter2" not in str(error.value)
+
+
 def test_existing_cluster_needs_an_issuer_or_a_lookup() -> None:
     values = {
         "keyless:cloud": "existing",
