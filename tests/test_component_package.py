@@ -112,3 +112,34 @@ def test_package_version_is_declared_once_in_agreement() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == __version__
     assert f"## {__version__} " in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_plugin_host_boots_and_serves_the_schema() -> None:
+    """Start provider/__main__.py as the Pulumi engine would and ask it for its schema over gRPC."""
+    import json
+    import subprocess
+    import sys
+
+    import grpc
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    host = subprocess.Popen(
+        [sys.executable, str(ROOT / "provider" / "__main__.py"), str(ROOT / "provider")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert host.stdout is not None
+        port = int(host.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=20)
+            response = provider_pb2_grpc.ResourceProviderStub(channel).GetSchema(
+                provider_pb2.GetSchemaRequest(version=0), timeout=20
+            )
+        served = json.loads(response.schema)
+        assert served["name"] == "keyless" and served["version"] == package_schema()["version"]
+        assert served["resources"] == package_schema()["resources"]
+    finally:
+        host.kill()
+        host.wait(timeout=10)
