@@ -89,6 +89,9 @@ def test_yaml_example_uses_only_what_the_schema_serves(schema: dict[str, Any]) -
         properties = resource.get("properties", {})
         assert set(properties) <= set(definition["inputProperties"]), name
         assert set(definition.get("requiredInputs", [])) <= set(properties), name
+        providers = resource.get("options", {}).get("providers")
+        if providers is not None:  # Pulumi YAML takes a map of package name to provider
+            assert isinstance(providers, dict) and set(providers) == {"kubernetes"}, name
     policy_fields = schema["types"]["keyless:index:WorkloadPolicy"]["properties"]
     for workload in program["resources"]["trust"]["properties"]["workloads"]:
         assert set(workload) <= set(policy_fields)
