@@ -165,18 +165,19 @@ def main() -> None:
     cluster = create_cluster(config)
     in_cluster = pulumi.ResourceOptions(providers=[cluster.kubernetes_provider])
 
-    namespaces = {
-        name: RestrictedNamespace(
-            name, {"name": name, "pod_security_level": config.pod_security_level}, opts=in_cluster
-        )
-        for name in config.namespaces
-    }
+    # On a shared cluster the namespaces may belong to someone else: then they are only referred to.
+    namespaces: dict[str, pulumi.Input[str]] = {name: name for name in config.namespaces}
+    if config.create_namespaces:
+        for name in config.namespaces:
+            namespaces[name] = RestrictedNamespace(
+                name, {"name": name, "pod_security_level": config.pod_security_level}, opts=in_cluster
+            ).name
     service_accounts: dict[str, WorkloadServiceAccount] = {}
     exported_workloads = []
     for workload in config.workloads:
         identity = cloud_identity(config, cluster, workload)
         account_args: WorkloadServiceAccountArgs = {
-            "namespace": namespaces[workload.namespace].name,
+            "namespace": namespaces[workload.namespace],
             "name": workload.service_account,
         }
         if "gcp_service_account_email" in identity:

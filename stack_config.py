@@ -159,6 +159,7 @@ class StackConfig:
     runner: RunnerConfig
     issuer: IssuerConfig
     pod_security_level: str = "restricted"
+    create_namespaces: bool = True
     gke: GkeConfig | None = None
     eks: EksConfig | None = None
     existing: ExistingConfig | None = None
@@ -618,6 +619,7 @@ TOP_LEVEL_KEYS = (
     "cloud",
     "organization",
     "podSecurityLevel",
+    "createNamespaces",
     "gke",
     "eks",
     "existing",
@@ -643,6 +645,7 @@ def load_stack_config(
     cloud = top.get("cloud", _choice(CLOUDS))
     organization = top.get("organization", _string)
     pod_security_level = top.get("podSecurityLevel", _choice(POD_SECURITY_LEVELS), "restricted")
+    create_namespaces = top.get("createNamespaces", _bool, True)
     gcp_project = values.get("gcp:project")
     aws_region = values.get("aws:region")
 
@@ -694,6 +697,7 @@ def load_stack_config(
         runner=runner,
         issuer=issuer,
         pod_security_level=cast(str, pod_security_level),
+        create_namespaces=bool(create_namespaces),
         gke=gke,
         eks=eks,
         existing=existing,

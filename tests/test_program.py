@@ -192,6 +192,14 @@ def test_no_login_job_when_no_workload_is_marked_for_it() -> None:
     assert "loginJobName" not in run.outputs
 
 
+def test_namespaces_owned_elsewhere_are_referred_to_not_created() -> None:
+    run = _multi({**EXISTING_EKS, "keyless:createNamespaces": "false"})
+    assert run.of_type("kubernetes:core/v1:Namespace") == []
+    namespaces = sorted({a.plain_inputs["metadata"]["namespace"] for a in run.of_type(SERVICE_ACCOUNT)})
+    assert namespaces == ["agents", "ci", "sandbox"]
+    assert run.one(JOB).plain_inputs["metadata"]["namespace"] == "ci"
+
+
 def test_existing_cluster_kubeconfig_stays_secret() -> None:
     run = _multi(EXISTING_ANY, ("keyless:kubeconfig",))
     provider = run.one("pulumi:providers:kubernetes")
