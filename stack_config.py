@@ -78,7 +78,9 @@ class WorkloadConfig:
 
     @property
     def resource_name(self) -> str:
-        return f"{self.namespace}-{self.service_account}"
+        # "." never occurs in a DNS-1123 label, so distinct workloads never share a name
+        # (with "-", a-b/c and a/b-c would).
+        return f"{self.namespace}.{self.service_account}"
 
     def policy(self) -> WorkloadPolicy:
         policy: WorkloadPolicy = {

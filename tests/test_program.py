@@ -22,6 +22,8 @@ def _stack(name: str) -> ProgramRun:
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_committed_stack_runs_and_orders_the_login_after_the_issuer(stack: str) -> None:
     run = _stack(stack)
+    urns = [r.urn for r in run.registrations]
+    assert len(urns) == len(set(urns)), "the engine refuses two resources with one URN"
     job = run.one(JOB)
     issuer = run.one(ISSUER)
     assert run.depends_on(job, issuer), "the login Job must wait for the issuer and its policies"
@@ -63,7 +65,7 @@ def test_eks_stack_wires_irsa_end_to_end() -> None:
     issuer_url = f"https://oidc.eks.us-west-2.amazonaws.com/id/{EXAMPLE_EKS_OIDC_ID}"
     provider = run.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.plain_inputs["url"] == issuer_url
-    role = next(r for r in run.of_type("aws:iam/role:Role") if r.name == "pulumi-runner-pulumi-runner")
+    role = next(r for r in run.of_type("aws:iam/role:Role") if r.name == "pulumi-runner.pulumi-runner")
     trust = json.loads(role.plain_inputs["assumeRolePolicy"])
     statement = trust["Statement"][0]
     assert statement["Principal"]["Federated"] == provider.state["arn"]
@@ -190,6 +192,18 @@ def test_no_login_job_when_no_workload_is_marked_for_it() -> None:
     run = run_stack({"keyless:organization": "acme", "keyless:workloads": workloads, **GKE})
     assert run.of_type(JOB) == []
     assert "loginJobName" not in run.outputs
+
+
+def test_workloads_whose_dashed_names_coincide_get_distinct_resources() -> None:
+    workloads = [
+        {"namespace": "a-b", "serviceAccount": "c", "tokenType": "team", "teamName": "t"},
+        {"namespace": "a", "serviceAccount": "b-c", "tokenType": "team", "teamName": "t"},
+    ]
+    run = run_stack({"keyless:organization": "acme", "keyless:workloads": workloads, **EKS})
+    # The engine refuses two resources with one URN; the mock monitor does not, so check here.
+    urns = [r.urn for r in run.registrations]
+    assert len(urns) == len(set(urns))
+    assert len(run.of_type(SERVICE_ACCOUNT)) == 2
 
 
 def test_namespaces_owned_elsewhere_are_referred_to_not_created() -> None:
