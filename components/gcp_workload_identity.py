@@ -41,12 +41,14 @@ class GcpWorkloadIdentityArgs(TypedDict):
 
 
 def gsa_account_id(namespace: str, service_account: str) -> str:
-    """A valid, stable Google service account id for a Kubernetes service account."""
+    """A valid, stable Google service account id for a Kubernetes service account.
+
+    Readable prefix, plus a digest of namespace/name: joined with "-" alone, a-b/c and a/b-c
+    would get the same id, and ids are unique per project.
+    """
     base = re.sub(r"[^a-z0-9-]+", "-", f"{namespace}-{service_account}".lower()).strip("-")
     if not base[:1].isalpha():
         base = f"ksa-{base}"
-    if _ACCOUNT_ID.match(base):
-        return base
     digest = hashlib.sha256(f"{namespace}/{service_account}".encode()).hexdigest()[:6]
     return f"{base[:23].rstrip('-')}-{digest}"
 

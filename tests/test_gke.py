@@ -81,6 +81,10 @@ def test_gsa_account_id_is_always_valid_and_stable(namespace: str, name: str) ->
     assert account_id == gsa_account_id(namespace, name)
 
 
+def test_workloads_whose_dashed_names_coincide_get_distinct_ids() -> None:
+    assert gsa_account_id("a-b", "c") != gsa_account_id("a", "b-c")
+
+
 def test_long_names_that_share_a_prefix_get_distinct_ids() -> None:
     assert gsa_account_id("platform-team-one", "deployment-agent-a") != gsa_account_id(
         "platform-team-one", "deployment-agent-b"
