@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from components._common import InvalidArgumentError
@@ -9,6 +11,7 @@ from components.pulumi_cloud_trust import (
     policy_rules,
     pulumi_audience,
 )
+from offline_preview.engine import ProgramRun
 from tests.conftest import run_component
 
 GKE_ISSUER = "https://container.googleapis.com/v1/projects/p/locations/us-central1/clusters/c"
@@ -55,7 +58,7 @@ def test_each_token_type_requires_its_companion_only(workload: dict[str, object]
         check_workload_policy("workloads[0]", {"namespace": "ci", "service_account": "runner", **workload})
 
 
-def _issuer(run):
+def _issuer(run: ProgramRun) -> dict[str, Any]:
     return run.one("pulumiservice:index:OidcIssuer").plain_inputs
 
 
