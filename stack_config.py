@@ -33,6 +33,7 @@ from components.pulumi_cloud_trust import (
     DEFAULT_MAX_EXPIRATION_SECONDS,
     MAX_EXPIRATION_LIMIT_SECONDS,
     PERMISSION_LEVELS,
+    TOKEN_COMPANIONS,
     TOKEN_TYPES,
     WorkloadPolicy,
     check_issuer_url,
@@ -313,12 +314,15 @@ _WORKLOAD_KEYS = (
     "awsManagedPolicyArns",
     "awsPermissionsBoundary",
 )
-_COMPANIONS = {
-    "organization": ("authorizedPermissions", "roleId"),
-    "team": ("teamName",),
-    "personal": ("userLogin",),
-    "runner": ("runnerId",),
-}
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+# The same rule as the component's, spelt as the stack config spells its keys.
+_COMPANIONS = {token: tuple(_camel(field) for field in fields) for token, fields in TOKEN_COMPANIONS.items()}
 
 
 def _workload(index: int, raw: object, identity_cloud: str | None, problems: _Problems) -> WorkloadConfig | None:

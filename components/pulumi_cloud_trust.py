@@ -24,7 +24,8 @@ MAX_EXPIRATION_LIMIT_SECONDS = 90_000
 """Pulumi Cloud's own default (and ceiling) for exchanged tokens: 25 hours."""
 
 _COMPANION_FIELDS = ("team_name", "user_login", "runner_id", "authorized_permissions", "role_id")
-_REQUIRED_COMPANIONS: dict[str, tuple[str, ...]] = {
+TOKEN_COMPANIONS: dict[str, tuple[str, ...]] = {
+    # token type -> the policy fields that name what it grants (organization: either one)
     "organization": ("authorized_permissions", "role_id"),
     "team": ("team_name",),
     "personal": ("user_login",),
@@ -104,7 +105,7 @@ def check_workload_policy(key: str, workload: Mapping[str, Any]) -> None:
     when_plain(workload.get("namespace"), lambda v: check_dns1123_label(f"{key}.namespace", v))
     when_plain(workload.get("service_account"), lambda v: check_dns1123_label(f"{key}.service_account", v))
     token_type = check_choice(f"{key}.token_type", workload.get("token_type"), TOKEN_TYPES)
-    allowed = _REQUIRED_COMPANIONS[token_type]
+    allowed = TOKEN_COMPANIONS[token_type]
     given = [field for field in _COMPANION_FIELDS if workload.get(field) is not None]
     stray = [field for field in given if field not in allowed]
     if stray:
