@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import pulumi
-
-T = TypeVar("T")
 
 PACKAGE = "keyless"
 """The Pulumi package name: every component's type token is ``keyless:index:<Name>``."""

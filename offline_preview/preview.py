@@ -233,7 +233,7 @@ class Preview:
         jobs = self.run.of_type("kubernetes:batch/v1:Job")
         if not jobs:
             return None
-        job = reveal_plain(jobs[0])
+        job = jobs[0].plain_inputs
         pod = job["spec"]["template"]["spec"]
         container = pod["containers"][0]
         env = {item["name"]: item["value"] for item in container.get("env", [])}
@@ -302,10 +302,6 @@ class Preview:
             + "\n",
         )
         return written
-
-
-def reveal_plain(registration: Registration) -> dict[str, Any]:
-    return registration.plain_inputs
 
 
 def target_kubernetes_version(values: Mapping[str, str]) -> str:

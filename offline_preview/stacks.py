@@ -2,7 +2,6 @@
 
 import json
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -36,7 +35,3 @@ def load_stack_file(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list
         else:
             values[key] = value if isinstance(value, str) else json.dumps(value)
     return values, secret_keys
-
-
-def as_config(values: dict[str, Any]) -> dict[str, str]:
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}
