@@ -7,7 +7,11 @@ Each component lives in its own module and pulls in only the provider SDK it nee
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from keyless import __version__
+from keyless.core.gcp import ReleaseChannel
+from keyless.core.kubernetes import PodSecurityLevel
+from keyless.core.problems import InvalidArgumentError
+from keyless.core.pulumi_cloud import PermissionLevel, TokenType
 
 _EXPORTS = {
     "GkeCluster": "gke_cluster",
@@ -32,10 +36,10 @@ _EXPORTS = {
     "WorkloadPolicy": "pulumi_cloud_trust",
     "OidcLoginRunner": "oidc_login_runner",
     "OidcLoginRunnerArgs": "oidc_login_runner",
-    "InvalidArgumentError": "_common",
 }
 
 __all__ = [
+    "__version__",
     "EksCluster",
     "EksClusterArgs",
     "EksOidcProvider",
@@ -51,18 +55,21 @@ __all__ = [
     "IrsaRoleArgs",
     "OidcLoginRunner",
     "OidcLoginRunnerArgs",
+    "PermissionLevel",
+    "PodSecurityLevel",
     "PulumiCloudTrust",
     "PulumiCloudTrustArgs",
+    "ReleaseChannel",
     "RestrictedNamespace",
     "RestrictedNamespaceArgs",
     "ServiceAccountRef",
+    "TokenType",
     "WorkloadPolicy",
     "WorkloadServiceAccount",
     "WorkloadServiceAccountArgs",
 ]
 
 if TYPE_CHECKING:
-    from components._common import InvalidArgumentError
     from components.eks_cluster import EksCluster, EksClusterArgs
     from components.eks_oidc_provider import EksOidcProvider, EksOidcProviderArgs
     from components.existing_cluster import ExistingCluster, ExistingClusterArgs

@@ -1,110 +1,61 @@
-"""Validation helpers shared by the components and the stack configuration.
+"""What every component shares: validation through the core's rules, and child options.
 
-Every check here raises :class:`InvalidArgumentError` with a message that names the
-argument, the offending value and what would have been accepted, so that the same
-mistake reads the same whether it came from stack config or from a caller's code.
+:func:`validated` is the one place a component checks its arguments: plain values at
+construction (every problem at once, before anything is registered), and each Output when it
+resolves, failing the update with the same message the stack config would print.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Mapping
+from enum import Enum
 from typing import Any, cast
 
 import pulumi
 
-PACKAGE = "keyless"
-"""The Pulumi package name: every component's type token is ``keyless:index:<Name>``."""
+from keyless.core.problems import InvalidArgumentError, raise_problems
+from keyless.core.spec import Field, Spec, check_field, is_unknown, join
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-_IMAGE_TAG = re.compile(r":([\w][\w.-]{0,127})$")
-
-MIN_PROJECTED_TOKEN_SECONDS = 600
-"""The kubelet refuses projected service-account tokens that live shorter than this."""
+__all__ = ["InvalidArgumentError", "child_opts", "metadata_field", "validated"]
 
 
-class InvalidArgumentError(pulumi.RunError, ValueError):
-    """A component argument or stack config value is invalid.
+def validated(spec: Spec, args: Mapping[str, Any], here: str = "") -> dict[str, Any]:
+    """``args`` checked against ``spec``, defaults filled in, each Output checked as it resolves.
 
-    Subclassing :class:`pulumi.RunError` makes the Pulumi language host print only this
-    message, without a Python traceback.
+    Raises :class:`InvalidArgumentError` listing every problem with the plain values. Use the
+    returned values (not ``args``) for the children: their Outputs carry the deferred check.
     """
+    raise_problems(spec.check(args, here), f"Invalid arguments for {spec.name}")
+    return _deferred(spec, spec.resolved(args), here)
 
 
-def type_token(name: str) -> str:
-    return f"{PACKAGE}:index:{name}"
+def _deferred(spec: Spec, values: Mapping[str, Any], here: str) -> dict[str, Any]:
+    result = {}
+    for name, value in values.items():
+        each = spec.fields.get(name)
+        result[name] = value if each is None else _checked_later(each, join(here, name), value)
+    return result
 
 
-def is_plain(value: object) -> bool:
-    """True when a Pulumi input is already a concrete Python value (not an Output/awaitable)."""
-    return not isinstance(value, (pulumi.Output, Awaitable))
-
-
-def when_plain(value: Any, check: Callable[[Any], object]) -> None:
-    """Run ``check`` now if ``value`` is concrete; Outputs are checked when they resolve."""
-    if is_plain(value) and value is not None:
-        check(value)
-
-
-def check_dns1123_label(key: str, value: object) -> str:
-    if not isinstance(value, str) or len(value) > 63 or not DNS1123_LABEL.match(value):
-        raise InvalidArgumentError(
-            f"{key}: {value!r} is not a valid Kubernetes name; expected a DNS-1123 label: "
-            "1-63 characters of lower-case letters, digits and '-', starting and ending "
-            "with a letter or digit"
-        )
+def _checked_later(each: Field, key: str, value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if is_unknown(value):
+        output = pulumi.Output.from_input(value)
+        return output.apply(lambda resolved: _checked_now(each, key, resolved))
+    if each.spec is not None and each.kind == "objects" and isinstance(value, (list, tuple)):
+        item = Field(kind="object", spec=each.spec)
+        return [_checked_later(item, f"{key}[{index}]", entry) for index, entry in enumerate(value)]
+    if each.spec is not None and each.kind == "object" and isinstance(value, Mapping):
+        return _deferred(each.spec, each.spec.resolved(value), key)
     return value
 
 
-def check_pinned_image(key: str, value: object) -> str:
-    """Accept ``repo:tag`` (tag other than ``latest``) or ``repo@sha256:<digest>``."""
-    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
-        raise InvalidArgumentError(
-            f"{key}: {value!r} is not an image reference; expected 'repository:version' "
-            "or 'repository@sha256:<64 hex digits>'"
-        )
-    if _IMAGE_DIGEST.search(value):
-        return value
-    tag_match = _IMAGE_TAG.search(value.rsplit("/", 1)[-1])
-    if tag_match is None or tag_match.group(1) == "latest":
-        raise InvalidArgumentError(
-            f"{key}: {value!r} is not pinned; expected a version tag other than 'latest' "
-            "(for example 'pulumi/pulumi-base:3.272.0') or a digest "
-            "('pulumi/pulumi-base@sha256:<64 hex digits>')"
-        )
+def _checked_now(each: Field, key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    raise_problems(check_field(each, key, value))
     return value
-
-
-def check_int_range(key: str, value: object, *, minimum: int, maximum: int | None = None) -> int:
-    accepted = f"an integer >= {minimum}" if maximum is None else f"an integer from {minimum} to {maximum}"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgumentError(f"{key}: {value!r} is not a whole number; expected {accepted}")
-    if value < minimum or (maximum is not None and value > maximum):
-        raise InvalidArgumentError(f"{key}: {value!r} is out of range; expected {accepted}")
-    return value
-
-
-def check_choice(key: str, value: object, accepted: Iterable[str]) -> str:
-    choices = list(accepted)
-    if value not in choices:
-        raise InvalidArgumentError(f"{key}: {value!r} is not accepted; expected one of: {', '.join(choices)}")
-    return str(value)
-
-
-def check_non_empty(key: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgumentError(
-            f'{key}: {value!r} is not text; expected a string (in YAML, quote values such as "1.33")'
-        )
-    if not value.strip():
-        raise InvalidArgumentError(f"{key}: {value!r} is empty; expected a non-empty string")
-    return value
-
-
-def resource_suffix(identifier: str) -> str:
-    """A resource-name fragment from a role or policy identifier: its last path segment, slugged."""
-    return re.sub(r"[^a-z0-9]+", "-", identifier.rsplit("/", 1)[-1].lower()).strip("-")
 
 
 def child_opts(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:

@@ -1,6 +1,5 @@
 """An EKS cluster (API authentication mode) with a managed node group."""
 
-import json
 from collections.abc import Sequence
 from typing import NotRequired, TypedDict
 
@@ -8,94 +7,39 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_aws import eks, get_partition_output, iam
 
-from components._common import (
-    InvalidArgumentError,
-    check_int_range,
-    child_opts,
-    type_token,
+from components._common import child_opts, validated
+from keyless.core.aws import (
+    CLUSTER_POLICIES,
+    EKS_CLUSTER,
+    NODE_POLICIES,
+    eks_issuer_from_identities,
+    eks_kubeconfig,
+    issuer_host,
+    managed_policy_arn,
+    service_assume_role_policy,
 )
-from components.cluster_facts import eks_issuer_from_identities, eks_kubeconfig
-
-DEFAULT_INSTANCE_TYPES = ("t3.medium",)
-_CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
-_NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+from keyless.core.naming import type_token
 
 
 class EksClusterArgs(TypedDict):
-    cluster_name: str
+    cluster_name: pulumi.Input[str]
     """Cluster name (1-100 letters, digits, '-' and '_', starting with a letter or digit)."""
-    kubernetes_version: str
+    kubernetes_version: pulumi.Input[str]
     """Kubernetes minor version, e.g. "1.33"."""
-    region: NotRequired[str]
+    region: NotRequired[pulumi.Input[str]]
     """Region passed to ``aws eks get-token`` in the kubeconfig (default: the CLI's own)."""
     subnet_ids: NotRequired[pulumi.Input[Sequence[str]]]
     """Subnets of the control plane and nodes; default: the default VPC's default-for-AZ subnets."""
-    instance_types: NotRequired[Sequence[str]]
+    instance_types: NotRequired[pulumi.Input[Sequence[str]]]
     """Instance types of the managed node group (default t3.medium)."""
-    desired_size: NotRequired[int]
+    desired_size: NotRequired[pulumi.Input[int]]
     """Nodes wanted (default 2)."""
-    min_size: NotRequired[int]
+    min_size: NotRequired[pulumi.Input[int]]
     """Fewest nodes (default 1)."""
-    max_size: NotRequired[int]
+    max_size: NotRequired[pulumi.Input[int]]
     """Most nodes (default 3)."""
     deletion_protection: NotRequired[bool]
     """Refuse to delete the cluster (default true); set false for throwaway stacks."""
-
-
-def service_assume_role_policy(partition: str, service: str) -> str:
-    """Trust policy letting an AWS service principal assume a role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {
-                        "Service": f"{service}.{'amazonaws.com.cn' if partition == 'aws-cn' else 'amazonaws.com'}"
-                    },
-                    "Action": ["sts:AssumeRole", "sts:TagSession"] if service == "eks" else "sts:AssumeRole",
-                }
-            ],
-        },
-        separators=(",", ":"),
-    )
-
-
-def aws_managed_policy_arn(partition: pulumi.Output[str], policy: str) -> pulumi.Output[str]:
-    return partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policy}")
-
-
-def check_eks_cluster_args(args: EksClusterArgs) -> None:
-    name = args.get("cluster_name")
-    if (
-        not isinstance(name, str)
-        or not 1 <= len(name) <= 100
-        or not name[0].isalnum()
-        or not all(c.isalnum() or c in "-_" for c in name)
-    ):
-        raise InvalidArgumentError(
-            f"cluster_name: {name!r} is not an EKS cluster name; expected 1-100 letters, digits, "
-            "'-' and '_', starting with a letter or digit"
-        )
-    version = args.get("kubernetes_version")
-    parts = version.split(".") if isinstance(version, str) else []
-    if len(parts) != 2 or not all(part.isdigit() for part in parts):
-        raise InvalidArgumentError(
-            f"kubernetes_version: {version!r} is not a Kubernetes minor version; expected MAJOR.MINOR such as '1.33'"
-        )
-    instance_types = list(args.get("instance_types", DEFAULT_INSTANCE_TYPES))
-    if not instance_types or not all(isinstance(t, str) and "." in t for t in instance_types):
-        raise InvalidArgumentError(
-            f"instance_types: {instance_types!r} is not accepted; expected a non-empty list such as ['t3.medium']"
-        )
-    min_size = check_int_range("min_size", args.get("min_size", 1), minimum=0, maximum=450)
-    max_size = check_int_range("max_size", args.get("max_size", 3), minimum=1, maximum=450)
-    desired = check_int_range("desired_size", args.get("desired_size", 2), minimum=0, maximum=450)
-    if not min_size <= desired <= max_size:
-        raise InvalidArgumentError(
-            f"desired_size: {desired} is outside min_size..max_size ({min_size}..{max_size}); "
-            "expected min_size <= desired_size <= max_size"
-        )
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -111,11 +55,11 @@ class EksCluster(pulumi.ComponentResource):
     """Kubeconfig (secret) using ``aws eks get-token``."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        check_eks_cluster_args(args)
+        checked = validated(EKS_CLUSTER, args)
         super().__init__(type_token("EksCluster"), name, None, opts)
         partition = get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
-        subnet_ids = args.get("subnet_ids")
+        subnet_ids = checked["subnet_ids"]
         if subnet_ids is None:
             from pulumi_aws import ec2  # a large module: loaded only when the default VPC is looked up
 
@@ -131,13 +75,13 @@ class EksCluster(pulumi.ComponentResource):
             ).ids
 
         cluster_role, cluster_attachments = self._service_role(
-            f"{name}-cluster", "eks", _CLUSTER_POLICIES, f"EKS control plane of {args['cluster_name']}", partition
+            f"{name}-cluster", "eks", CLUSTER_POLICIES, pulumi.Output.concat("EKS control plane of ", checked["cluster_name"]), partition
         )
         cluster = eks.Cluster(
             name,
             eks.ClusterArgs(
-                name=args["cluster_name"],
-                version=args["kubernetes_version"],
+                name=checked["cluster_name"],
+                version=checked["kubernetes_version"],
                 role_arn=cluster_role.arn,
                 vpc_config=eks.ClusterVpcConfigArgs(
                     subnet_ids=subnet_ids, endpoint_public_access=True, endpoint_private_access=True
@@ -148,13 +92,13 @@ class EksCluster(pulumi.ComponentResource):
                     # Kubernetes objects below; further admins are explicit access entries.
                     bootstrap_cluster_creator_admin_permissions=True,
                 ),
-                deletion_protection=args.get("deletion_protection", True),
+                deletion_protection=checked["deletion_protection"],
             ),
             opts=child_opts(self, depends_on=cluster_attachments),
         )
 
         node_role, node_attachments = self._service_role(
-            f"{name}-nodes", "ec2", _NODE_POLICIES, f"EKS nodes of {args['cluster_name']}", partition
+            f"{name}-nodes", "ec2", NODE_POLICIES, pulumi.Output.concat("EKS nodes of ", checked["cluster_name"]), partition
         )
         eks.NodeGroup(
             f"{name}-nodes",
@@ -162,11 +106,11 @@ class EksCluster(pulumi.ComponentResource):
                 cluster_name=cluster.name,
                 node_role_arn=node_role.arn,
                 subnet_ids=subnet_ids,
-                instance_types=list(args.get("instance_types", DEFAULT_INSTANCE_TYPES)),
+                instance_types=checked["instance_types"],
                 scaling_config=eks.NodeGroupScalingConfigArgs(
-                    desired_size=args.get("desired_size", 2),
-                    min_size=args.get("min_size", 1),
-                    max_size=args.get("max_size", 3),
+                    desired_size=checked["desired_size"],
+                    min_size=checked["min_size"],
+                    max_size=checked["max_size"],
                 ),
             ),
             opts=child_opts(self, depends_on=node_attachments),
@@ -174,12 +118,11 @@ class EksCluster(pulumi.ComponentResource):
 
         self.cluster_name = cluster.name
         self.issuer_url = cluster.identities.apply(eks_issuer_from_identities)
-        self.issuer_host = self.issuer_url.apply(lambda url: url.removeprefix("https://"))
-        region = args.get("region")
+        self.issuer_host = self.issuer_url.apply(issuer_host)
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
-                lambda parts: eks_kubeconfig(parts[0], parts[1], parts[2], region)
-            )
+            pulumi.Output.all(
+                cluster.name, cluster.endpoint, cluster.certificate_authority.data, checked["region"]
+            ).apply(lambda parts: eks_kubeconfig(parts[0], parts[1], parts[2], parts[3]))
         )
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child_opts(self)
@@ -194,7 +137,13 @@ class EksCluster(pulumi.ComponentResource):
         )
 
     def _service_role(
-        self, name: str, service: str, policies: Sequence[str], description: str, partition: pulumi.Output[str]
+        self,
+        name: str,
+        service: str,
+        policies: Sequence[str],
+        description: pulumi.Input[str],
+        partition: pulumi.Output[str],
+    
     ) -> tuple[iam.Role, list[iam.RolePolicyAttachment]]:
         """An IAM role that an AWS service assumes, with AWS-managed policies attached."""
         role = iam.Role(
@@ -207,7 +156,7 @@ class EksCluster(pulumi.ComponentResource):
             iam.RolePolicyAttachment(
                 f"{name}-{policy}",
                 role=role.name,
-                policy_arn=aws_managed_policy_arn(partition, policy),
+                policy_arn=partition.apply(lambda p, policy=policy: managed_policy_arn(p, policy)),
                 opts=child_opts(self),
             )
             for policy in policies

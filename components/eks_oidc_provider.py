@@ -1,17 +1,14 @@
 """The IAM OIDC identity provider that lets a cluster's tokens be exchanged with AWS STS."""
 
-import re
 from collections.abc import Sequence
 from typing import NotRequired, TypedDict
 
 import pulumi
 from pulumi_aws import iam
 
-from components._common import InvalidArgumentError, child_opts, type_token, when_plain
-from components.pulumi_cloud_trust import check_issuer_url
-
-STS_AUDIENCE = "sts.amazonaws.com"
-_THUMBPRINT = re.compile(r"^[0-9a-fA-F]{40}$")
+from components._common import child_opts, validated
+from keyless.core.aws import EKS_OIDC_PROVIDER, STS_AUDIENCE, issuer_host
+from keyless.core.naming import type_token
 
 
 class EksOidcProviderArgs(TypedDict):
@@ -19,15 +16,6 @@ class EksOidcProviderArgs(TypedDict):
     """The cluster's issuer, ``https://oidc.eks.<region>.amazonaws.com/id/<id>``."""
     thumbprints: NotRequired[Sequence[str]]
     """SHA-1 thumbprints of the issuer's CA; leave unset for EKS, which AWS verifies against trusted CAs."""
-
-
-def check_thumbprints(key: str, thumbprints: object) -> list[str]:
-    values = list(thumbprints) if isinstance(thumbprints, (list, tuple)) else None
-    if values is None or not all(isinstance(t, str) and _THUMBPRINT.match(t) for t in values):
-        raise InvalidArgumentError(
-            f"{key}: {thumbprints!r} is not accepted; expected a list of 40-character hex SHA-1 thumbprints"
-        )
-    return values
 
 
 class EksOidcProvider(pulumi.ComponentResource):
@@ -39,18 +27,16 @@ class EksOidcProvider(pulumi.ComponentResource):
     """The issuer without ``https://``."""
 
     def __init__(self, name: str, args: EksOidcProviderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        when_plain(args.get("issuer_url"), lambda v: check_issuer_url("issuer_url", v))
-        thumbprints = args.get("thumbprints")
-        if thumbprints is not None:
-            thumbprints = check_thumbprints("thumbprints", thumbprints)
+        checked = validated(EKS_OIDC_PROVIDER, args)
         super().__init__(type_token("EksOidcProvider"), name, None, opts)
+        thumbprints = checked["thumbprints"]
         provider = iam.OpenIdConnectProvider(
             name,
-            url=args["issuer_url"],
+            url=checked["issuer_url"],
             client_id_lists=[STS_AUDIENCE],
-            thumbprint_lists=thumbprints,
+            thumbprint_lists=None if thumbprints is None else list(thumbprints),
             opts=child_opts(self),
         )
         self.arn = provider.arn
-        self.issuer_host = pulumi.Output.from_input(args["issuer_url"]).apply(lambda url: url.removeprefix("https://"))
+        self.issuer_host = pulumi.Output.from_input(checked["issuer_url"]).apply(issuer_host)
         self.register_outputs({"arn": self.arn, "issuer_host": self.issuer_host})

@@ -5,20 +5,11 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import (
-    InvalidArgumentError,
-    check_non_empty,
-    child_opts,
-    type_token,
-    when_plain,
-)
-from components.cluster_facts import (
-    eks_issuer_from_identities,
-    eks_kubeconfig,
-    gke_issuer_url,
-    gke_kubeconfig,
-)
-from components.pulumi_cloud_trust import check_issuer_url
+from components._common import InvalidArgumentError, child_opts, validated
+from keyless.core.aws import eks_issuer_from_identities, eks_kubeconfig
+from keyless.core.existing_cluster import EXISTING_CLUSTER
+from keyless.core.gcp import gke_context_name, gke_issuer_url, gke_kubeconfig
+from keyless.core.naming import type_token
 
 
 class GkeClusterLookup(TypedDict):
@@ -50,29 +41,6 @@ class ExistingClusterArgs(TypedDict):
     """Look the cluster up on EKS."""
 
 
-def check_existing_cluster_args(args: ExistingClusterArgs) -> None:
-    lookups = [key for key in ("gke", "eks") if args.get(key) is not None]
-    if len(lookups) > 1:
-        raise InvalidArgumentError("gke and eks were both given; expected at most one cluster lookup")
-    if not lookups and args.get("issuer_url") is None:
-        raise InvalidArgumentError(
-            "issuer_url: missing; expected the cluster's OIDC issuer URL, or a gke/eks lookup that derives it"
-        )
-    if not lookups and args.get("kubeconfig") is None:
-        raise InvalidArgumentError(
-            "kubeconfig: missing; expected a kubeconfig for the cluster, or a gke/eks lookup that builds one"
-        )
-    when_plain(args.get("issuer_url"), lambda v: check_issuer_url("issuer_url", v))
-    gke = args.get("gke")
-    if gke is not None:
-        when_plain(gke.get("project"), lambda v: check_non_empty("gke.project", v))
-        check_non_empty("gke.location", gke.get("location"))
-        check_non_empty("gke.cluster_name", gke.get("cluster_name"))
-    eks = args.get("eks")
-    if eks is not None:
-        check_non_empty("eks.cluster_name", eks.get("cluster_name"))
-
-
 def _require_workload_identity(cluster_name: str, configs: list[object]) -> str:
     pools = [getattr(config, "workload_pool", None) for config in configs or []]
     if not pools or not pools[0]:
@@ -94,15 +62,15 @@ class ExistingCluster(pulumi.ComponentResource):
     """GKE only: the cluster's workload identity pool."""
 
     def __init__(self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        check_existing_cluster_args(args)
+        checked = validated(EXISTING_CLUSTER, args)
         super().__init__(type_token("ExistingCluster"), name, None, opts)
         invoke_opts = pulumi.InvokeOutputOptions(parent=self)
         issuer_url: pulumi.Output[str]
         derived_kubeconfig: pulumi.Output[str] | None = None
         self.workload_pool = pulumi.Output.from_input(None)
 
-        gke_lookup = args.get("gke")
-        eks_lookup = args.get("eks")
+        gke_lookup = checked["gke"]
+        eks_lookup = checked["eks"]
         if gke_lookup is not None:
             import pulumi_gcp.container as gke
 
@@ -118,9 +86,7 @@ class ExistingCluster(pulumi.ComponentResource):
                 project, found.endpoint, found.master_auths.apply(lambda auths: auths[0].cluster_ca_certificate)
             ).apply(
                 lambda parts: gke_kubeconfig(
-                    f"gke_{parts[0]}_{gke_lookup['location']}_{gke_lookup['cluster_name']}",
-                    parts[1],
-                    parts[2],
+                    gke_context_name(parts[0], gke_lookup["location"], gke_lookup["cluster_name"]), parts[1], parts[2]
                 )
             )
         elif eks_lookup is not None:
@@ -135,20 +101,18 @@ class ExistingCluster(pulumi.ComponentResource):
             ).apply(
                 lambda parts: eks_kubeconfig(eks_lookup["cluster_name"], parts[0], parts[1], eks_lookup.get("region"))
             )
-        if args.get("issuer_url") is not None:
-            issuer_url = pulumi.Output.from_input(args["issuer_url"]).apply(
-                lambda url: check_issuer_url("issuer_url", url)
-            )
+        if checked["issuer_url"] is not None:
+            issuer_url = pulumi.Output.from_input(checked["issuer_url"])
 
-        given_kubeconfig = args.get("kubeconfig")
+        given_kubeconfig = checked["kubeconfig"]
         kubeconfig = pulumi.Output.from_input(given_kubeconfig) if given_kubeconfig is not None else derived_kubeconfig
-        assert kubeconfig is not None  # guaranteed by check_existing_cluster_args
+        assert kubeconfig is not None  # EXISTING_CLUSTER requires one source
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         self.issuer_url = issuer_url
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            context=args.get("context"),
+            context=checked["context"],
             enable_server_side_apply=True,
             opts=child_opts(self),
         )

@@ -6,33 +6,23 @@ import pulumi
 import pulumi_gcp.container as gke
 import pulumi_kubernetes as k8s
 
-from components._common import (
-    InvalidArgumentError,
-    check_choice,
-    check_int_range,
-    check_non_empty,
-    child_opts,
-    type_token,
-    when_plain,
-)
-from components.cluster_facts import gke_issuer_url, gke_kubeconfig, workload_pool
-
-RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED")
-DEFAULT_MACHINE_TYPE = "e2-standard-2"
+from components._common import child_opts, validated
+from keyless.core.gcp import GKE_CLUSTER, ReleaseChannel, gke_context_name, gke_issuer_url, gke_kubeconfig, workload_pool
+from keyless.core.naming import type_token
 
 
 class GkeClusterArgs(TypedDict):
     project: pulumi.Input[str]
     """Google Cloud project that owns the cluster and its workload identity pool."""
-    location: str
+    location: pulumi.Input[str]
     """Region (regional cluster) or zone (zonal cluster)."""
-    cluster_name: str
+    cluster_name: pulumi.Input[str]
     """Cluster name; it is part of the OIDC issuer URL."""
-    node_count: NotRequired[int]
+    node_count: NotRequired[pulumi.Input[int]]
     """Nodes per zone in the node pool (default 1)."""
-    machine_type: NotRequired[str]
+    machine_type: NotRequired[pulumi.Input[str]]
     """Machine type of the nodes (default e2-standard-2)."""
-    release_channel: NotRequired[str]
+    release_channel: NotRequired[ReleaseChannel]
     """RAPID, REGULAR (default), STABLE or EXTENDED."""
     deletion_protection: NotRequired[bool]
     """Refuse to destroy the cluster (default true, as the provider); set false for throwaway stacks."""
@@ -42,24 +32,6 @@ class GkeClusterArgs(TypedDict):
     """VPC network (default: the project's default network)."""
     subnetwork: NotRequired[pulumi.Input[str]]
     """Subnetwork of the nodes."""
-
-
-def check_gke_cluster_args(args: GkeClusterArgs) -> None:
-    when_plain(args.get("project"), lambda v: check_non_empty("project", v))
-    check_non_empty("location", args.get("location"))
-    name = args.get("cluster_name")
-    if not isinstance(name, str) or not 1 <= len(name) <= 40 or not name[0].isalpha() or name != name.lower():
-        raise InvalidArgumentError(
-            f"cluster_name: {name!r} is not a GKE cluster name; expected 1-40 lower-case letters, "
-            "digits and '-', starting with a letter"
-        )
-    check_int_range("node_count", args.get("node_count", 1), minimum=1, maximum=100)
-    check_non_empty("machine_type", args.get("machine_type", DEFAULT_MACHINE_TYPE))
-    check_choice("release_channel", args.get("release_channel", "REGULAR"), RELEASE_CHANNELS)
-    if not isinstance(args.get("deletion_protection", True), bool):
-        raise InvalidArgumentError(
-            f"deletion_protection: {args.get('deletion_protection')!r} is not accepted; expected true or false"
-        )
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -75,15 +47,15 @@ class GkeCluster(pulumi.ComponentResource):
     """Kubeconfig (secret) using gke-gcloud-auth-plugin."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        check_gke_cluster_args(args)
+        checked = validated(GKE_CLUSTER, args)
         super().__init__(type_token("GkeCluster"), name, None, opts)
-        project = pulumi.Output.from_input(args["project"])
-        location = args["location"]
+        project = pulumi.Output.from_input(checked["project"])
+        location = checked["location"]
 
         cluster = gke.Cluster(
             name,
             gke.ClusterArgs(
-                name=args["cluster_name"],
+                name=checked["cluster_name"],
                 project=project,
                 location=location,
                 # The default pool cannot be configured for Workload Identity metadata, so it
@@ -93,10 +65,10 @@ class GkeCluster(pulumi.ComponentResource):
                 workload_identity_config=gke.ClusterWorkloadIdentityConfigArgs(
                     workload_pool=project.apply(workload_pool)
                 ),
-                release_channel=gke.ClusterReleaseChannelArgs(channel=args.get("release_channel", "REGULAR")),
-                deletion_protection=args.get("deletion_protection", True),
-                network=args.get("network"),
-                subnetwork=args.get("subnetwork"),
+                release_channel=gke.ClusterReleaseChannelArgs(channel=checked["release_channel"]),
+                deletion_protection=checked["deletion_protection"],
+                network=checked["network"],
+                subnetwork=checked["subnetwork"],
             ),
             opts=child_opts(self),
         )
@@ -106,11 +78,11 @@ class GkeCluster(pulumi.ComponentResource):
                 cluster=cluster.name,
                 project=project,
                 location=location,
-                node_count=args.get("node_count", 1),
+                node_count=checked["node_count"],
                 management=gke.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
                 node_config=gke.NodePoolNodeConfigArgs(
-                    machine_type=args.get("machine_type", DEFAULT_MACHINE_TYPE),
-                    service_account=args.get("node_service_account"),
+                    machine_type=checked["machine_type"],
+                    service_account=checked["node_service_account"],
                     oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
                     # Without GKE_METADATA, pods silently act as the node's service account.
                     workload_metadata_config=gke.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
@@ -130,7 +102,7 @@ class GkeCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
                 project, cluster.location, cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
-            ).apply(lambda parts: gke_kubeconfig(f"gke_{parts[0]}_{parts[1]}_{parts[2]}", parts[3], parts[4]))
+            ).apply(lambda parts: gke_kubeconfig(gke_context_name(parts[0], parts[1], parts[2]), parts[3], parts[4]))
         )
         self.kubernetes_provider = k8s.Provider(
             f"{name}-k8s",

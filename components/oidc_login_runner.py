@@ -2,92 +2,31 @@
 
 It proves the whole keyless chain on every ``pulumi up``: the cluster issues a token with
 audience ``urn:pulumi:org:<org>``, Pulumi Cloud accepts it under the issuer's policy, and the
-CLI ends up logged in without any stored access token.
+CLI ends up logged in without any stored access token. The script is ``keyless/scripts/login.sh``.
 """
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import (
-    MIN_PROJECTED_TOKEN_SECONDS,
-    InvalidArgumentError,
-    check_choice,
-    check_dns1123_label,
-    check_int_range,
-    check_non_empty,
-    check_pinned_image,
-    child_opts,
-    metadata_field,
-    type_token,
-    when_plain,
+from components._common import child_opts, metadata_field, validated
+from keyless.core.login_job import (
+    DEFAULT_RUN_AS_USER,
+    DEFAULT_TOKEN_EXPIRATION_SECONDS,
+    HOME_DIR,
+    LOGIN_JOB,
+    SCRIPT_DIR,
+    SCRIPT_NAME,
+    TOKEN_DIR,
+    job_annotations,
+    login_environment,
+    login_script,
+    pod_labels,
 )
-from components.pulumi_cloud_trust import pulumi_audience
-
-DEFAULT_IMAGE = "pulumi/pulumi-base:3.272.0"
-"""Debian slim with the Pulumi CLI only; 3.209.0 brought ``--oidc-*`` and 3.216.0 the API default."""
-DEFAULT_BACKEND_URL = "https://api.pulumi.com"
-DEFAULT_RUN_AS_USER = 10001
-DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600
-DEFAULT_EXCHANGED_TOKEN_LIFETIME = "1h"
-DEFAULT_ACTIVE_DEADLINE_SECONDS = 300
-DEFAULT_AWAIT_TIMEOUT_SECONDS = 600
-LOGIN_TOKEN_TYPES = ("organization", "team", "personal")
-"""Token types the CLI can request; ``runner`` tokens are for customer-managed deployment agents."""
-
-TOKEN_DIR = "/var/run/secrets/pulumi"
-TOKEN_FILE = f"{TOKEN_DIR}/token"
-SCRIPT_DIR = "/opt/pulumi-oidc"
-SCRIPT_NAME = "login.sh"
-HOME_DIR = "/home/runner"
-
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-LOGIN_SCRIPT = r"""#!/bin/bash
-# Exchange this pod's projected service-account token for a short-lived Pulumi Cloud token,
-# then show who we are. The CLI reads the token from its file: the token never reaches this
-# script's output, the environment or any command line.
-set -euo pipefail
-
-: "${PULUMI_OIDC_TOKEN_FILE:?names the projected token file}"
-: "${PULUMI_OIDC_ORG:?names the Pulumi organization}"
-: "${PULUMI_BACKEND_URL:?names the Pulumi Cloud API}"
-
-# The CLI refuses a token exchange while an access token is set.
-unset PULUMI_ACCESS_TOKEN
-
-if [[ ! -s "${PULUMI_OIDC_TOKEN_FILE}" ]]; then
-  echo "error: no service-account token at ${PULUMI_OIDC_TOKEN_FILE}" >&2
-  exit 1
-fi
-
-# Print the claims Pulumi Cloud matches the policy against, so that a refused exchange can
-# be diagnosed from the Job's logs. Only the payload is decoded; the signature is never shown.
-describe_token() {
-  local payload claims name value
-  payload="$(cut -d. -f2 "${PULUMI_OIDC_TOKEN_FILE}" | tr -- '-_' '+/')"
-  while (( ${#payload} % 4 )); do payload+="="; done
-  claims="$(printf '%s' "${payload}" | base64 -d 2>/dev/null)" || claims=""
-  echo "Service-account token claims:"
-  for name in iss sub aud exp; do
-    value="$(printf '%s' "${claims}" | grep -o -E "\"${name}\" *: *(\"[^\"]*\"|\[[^]]*\]|[0-9]+)" | head -n 1 | sed -E 's/^"[^"]*" *: *//')" || value=""
-    echo "  ${name}: ${value:-<absent>}"
-  done
-}
-describe_token
-
-login_args=(login "${PULUMI_BACKEND_URL}" --oidc-token "file://${PULUMI_OIDC_TOKEN_FILE}" --oidc-org "${PULUMI_OIDC_ORG}")
-if [[ -n "${PULUMI_OIDC_TEAM:-}" ]]; then login_args+=(--oidc-team "${PULUMI_OIDC_TEAM}"); fi
-if [[ -n "${PULUMI_OIDC_USER:-}" ]]; then login_args+=(--oidc-user "${PULUMI_OIDC_USER}"); fi
-if [[ -n "${PULUMI_OIDC_EXPIRATION:-}" ]]; then login_args+=(--oidc-expiration "${PULUMI_OIDC_EXPIRATION}"); fi
-
-echo "Exchanging the token at ${PULUMI_BACKEND_URL} for organization ${PULUMI_OIDC_ORG}"
-pulumi "${login_args[@]}"
-pulumi whoami -v
-"""
+from keyless.core.naming import type_token
+from keyless.core.pulumi_cloud import TokenType, pulumi_audience
 
 
 class OidcLoginRunnerArgs(TypedDict):
@@ -97,13 +36,13 @@ class OidcLoginRunnerArgs(TypedDict):
     """Service account whose projected token is exchanged."""
     organization: pulumi.Input[str]
     """Pulumi organization to log in to; also fixes the token audience."""
-    token_type: str
+    token_type: TokenType
     """Token requested: organization, team (needs team_name) or personal (needs user_login)."""
     team_name: NotRequired[pulumi.Input[str]]
     """Team of a team token (``--oidc-team``)."""
     user_login: NotRequired[pulumi.Input[str]]
     """User of a personal token (``--oidc-user``)."""
-    image: NotRequired[str]
+    image: NotRequired[pulumi.Input[str]]
     """Pinned image with the Pulumi CLI >= 3.209.0; a tag other than latest, or a digest."""
     token_expiration_seconds: NotRequired[int]
     """Lifetime of the projected service-account token (>= 600; default 3600)."""
@@ -122,54 +61,15 @@ class OidcLoginRunnerArgs(TypedDict):
     the cluster enforces NetworkPolicy (GKE Dataplane V2, the EKS VPC CNI with policies on)."""
 
 
-def duration_seconds(key: str, value: object) -> int:
-    """Seconds in a duration such as ``90m``, ``2h`` or ``1h30m`` (as ``--oidc-expiration`` takes)."""
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if not value or match is None or not any(match.groups()):
-        raise InvalidArgumentError(
-            f"{key}: {value!r} is not a duration; expected hours, minutes and/or seconds such as '15m', '2h' or '1h30m'"
-        )
-    hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
-
-
-def login_environment(
-    *,
-    organization: str,
-    token_type: str,
-    team_name: str | None = None,
-    user_login: str | None = None,
-    exchanged_token_lifetime: str = DEFAULT_EXCHANGED_TOKEN_LIFETIME,
-    backend_url: str = DEFAULT_BACKEND_URL,
-) -> dict[str, str]:
-    """Environment of the login script; it turns these into ``pulumi login`` flags."""
-    check_choice("token_type", token_type, LOGIN_TOKEN_TYPES)
-    environment = {
-        "PULUMI_OIDC_TOKEN_FILE": TOKEN_FILE,
-        "PULUMI_OIDC_ORG": organization,
-        "PULUMI_OIDC_EXPIRATION": exchanged_token_lifetime,
-        "PULUMI_BACKEND_URL": backend_url,
-        "PULUMI_HOME": f"{HOME_DIR}/.pulumi",
-        "HOME": HOME_DIR,
-        "TMPDIR": "/tmp",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-    }
-    if token_type == "team":
-        environment["PULUMI_OIDC_TEAM"] = check_non_empty("team_name", team_name)
-    elif token_type == "personal":
-        environment["PULUMI_OIDC_USER"] = check_non_empty("user_login", user_login)
-    return environment
-
-
 def runner_pod_spec(
     *,
-    image: str,
+    image: pulumi.Input[str],
     service_account_name: pulumi.Input[str],
     script_config_map_name: pulumi.Input[str],
     audience: pulumi.Input[str],
     environment: pulumi.Input[Mapping[str, str]],
-    token_expiration_seconds: int = DEFAULT_TOKEN_EXPIRATION_SECONDS,
-    run_as_user: int = DEFAULT_RUN_AS_USER,
+    token_expiration_seconds: pulumi.Input[int] = DEFAULT_TOKEN_EXPIRATION_SECONDS,
+    run_as_user: pulumi.Input[int] = DEFAULT_RUN_AS_USER,
 ) -> k8s.core.v1.PodSpecArgs:
     """Pod of the login Job, admitted by the ``restricted`` Pod Security Standard."""
     env = pulumi.Output.from_input(environment).apply(
@@ -245,10 +145,6 @@ def runner_pod_spec(
     )
 
 
-def runner_pod_labels(name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "pulumi-oidc-login", "app.kubernetes.io/instance": name}
-
-
 def runner_network_policy_spec(pod_labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicySpecArgs:
     """No ingress; egress only to DNS and to HTTPS (the Pulumi Cloud API)."""
     return k8s.networking.v1.NetworkPolicySpecArgs(
@@ -267,14 +163,6 @@ def runner_network_policy_spec(pod_labels: Mapping[str, str]) -> k8s.networking.
             ),
         ],
     )
-
-
-def job_annotations(await_timeout_seconds: int) -> dict[str, str]:
-    """Pulumi-Kubernetes await settings: bounded wait, and a failed Job is re-run on the next up."""
-    return {
-        "pulumi.com/timeoutSeconds": str(await_timeout_seconds),
-        "pulumi.com/replaceUnready": "true",
-    }
 
 
 def _as_list(depends_on: object) -> list[pulumi.Resource]:
@@ -302,51 +190,26 @@ class OidcLoginRunner(pulumi.ComponentResource):
     """Audience of the projected token the Job presents."""
 
     def __init__(self, name: str, args: OidcLoginRunnerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        token_type = check_choice("token_type", args.get("token_type"), LOGIN_TOKEN_TYPES)
-        for field, wanted in (("team_name", "team"), ("user_login", "personal")):
-            if args.get(field) is not None and token_type != wanted:
-                raise InvalidArgumentError(
-                    f"{field}: given with token_type {token_type!r}; it applies to token_type {wanted!r} only"
-                )
-            if args.get(field) is None and token_type == wanted:
-                raise InvalidArgumentError(f"{field}: missing; token_type {wanted!r} needs it")
-        when_plain(args.get("namespace"), lambda v: check_dns1123_label("namespace", v))
-        when_plain(args.get("service_account_name"), lambda v: check_dns1123_label("service_account_name", v))
-        when_plain(args.get("organization"), lambda v: check_non_empty("organization", v))
-        image = check_pinned_image("image", args.get("image", DEFAULT_IMAGE))
-        token_seconds = check_int_range(
-            "token_expiration_seconds",
-            args.get("token_expiration_seconds", DEFAULT_TOKEN_EXPIRATION_SECONDS),
-            minimum=MIN_PROJECTED_TOKEN_SECONDS,
-        )
-        lifetime = args.get("exchanged_token_lifetime", DEFAULT_EXCHANGED_TOKEN_LIFETIME)
-        duration_seconds("exchanged_token_lifetime", lifetime)
-        backend_url = args.get("backend_url", DEFAULT_BACKEND_URL)
-        if not isinstance(backend_url, str) or not backend_url.startswith("https://"):
-            raise InvalidArgumentError(f"backend_url: {backend_url!r} is not an https:// URL")
-        deadline = check_int_range(
-            "active_deadline_seconds", args.get("active_deadline_seconds", DEFAULT_ACTIVE_DEADLINE_SECONDS), minimum=30
-        )
-        await_timeout = check_int_range(
-            "await_timeout_seconds", args.get("await_timeout_seconds", DEFAULT_AWAIT_TIMEOUT_SECONDS), minimum=60
-        )
-        run_as_user = check_int_range("run_as_user", args.get("run_as_user", DEFAULT_RUN_AS_USER), minimum=1)
-        network_policy = args.get("network_policy", True)
-        if not isinstance(network_policy, bool):
-            raise InvalidArgumentError(f"network_policy: {network_policy!r} is not accepted; expected true or false")
-
+        checked = validated(LOGIN_JOB, args)
         super().__init__(type_token("OidcLoginRunner"), name, None, opts)
         wait_for = _as_list(opts.depends_on if opts else None)
 
-        audience = pulumi.Output.from_input(args["organization"]).apply(pulumi_audience)
-        environment = pulumi.Output.all(args["organization"], args.get("team_name"), args.get("user_login")).apply(
+        audience = pulumi.Output.from_input(checked["organization"]).apply(pulumi_audience)
+        token_type = checked["token_type"]
+        environment = pulumi.Output.all(
+            checked["organization"],
+            checked["team_name"],
+            checked["user_login"],
+            checked["exchanged_token_lifetime"],
+            checked["backend_url"],
+        ).apply(
             lambda values: login_environment(
                 organization=values[0],
                 token_type=token_type,
                 team_name=values[1],
                 user_login=values[2],
-                exchanged_token_lifetime=lifetime,
-                backend_url=backend_url,
+                exchanged_token_lifetime=values[3],
+                backend_url=values[4],
             )
         )
 
@@ -354,40 +217,41 @@ class OidcLoginRunner(pulumi.ComponentResource):
         # pod template, which makes Pulumi replace (and so re-run) the Job.
         script = k8s.core.v1.ConfigMap(
             f"{name}-script",
-            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=args["namespace"]),
-            data={SCRIPT_NAME: LOGIN_SCRIPT},
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=checked["namespace"]),
+            data={SCRIPT_NAME: login_script()},
             immutable=True,
             opts=child_opts(self, depends_on=wait_for),
         )
-        pod_labels = runner_pod_labels(name)
+        labels = pod_labels(name)
         job_waits_for: list[pulumi.Resource] = [script, *wait_for]
-        if network_policy:
+        if checked["network_policy"]:
             # Created before the Job, so its pod never runs unconfined.
             policy = k8s.networking.v1.NetworkPolicy(
                 name,
-                metadata=k8s.meta.v1.ObjectMetaArgs(namespace=args["namespace"]),
-                spec=runner_network_policy_spec(pod_labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(namespace=checked["namespace"]),
+                spec=runner_network_policy_spec(labels),
                 opts=child_opts(self, depends_on=wait_for),
             )
             job_waits_for.append(policy)
         job = k8s.batch.v1.Job(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                namespace=args["namespace"], annotations=job_annotations(await_timeout)
+                namespace=checked["namespace"],
+                annotations=pulumi.Output.from_input(checked["await_timeout_seconds"]).apply(job_annotations),
             ),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=0,
-                active_deadline_seconds=deadline,
+                active_deadline_seconds=checked["active_deadline_seconds"],
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=runner_pod_spec(
-                        image=image,
-                        service_account_name=args["service_account_name"],
+                        image=checked["image"],
+                        service_account_name=checked["service_account_name"],
                         script_config_map_name=metadata_field(script.metadata, "name"),
                         audience=audience,
                         environment=environment,
-                        token_expiration_seconds=token_seconds,
-                        run_as_user=run_as_user,
+                        token_expiration_seconds=checked["token_expiration_seconds"],
+                        run_as_user=checked["run_as_user"],
                     ),
                 ),
             ),

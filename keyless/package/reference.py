@@ -1,13 +1,12 @@
-"""The README's component reference, rendered from the package schema.
-
-``python -m provider.reference`` prints it; the tests check the README holds exactly this.
+"""The component reference (``docs/components.md``), rendered from the package schema; the tests
+check the page holds exactly this.
 """
 
 import sys
 from collections.abc import Mapping
 from typing import Any
 
-from provider.package import package_schema
+from keyless.package.schema import package_schema
 
 START = "<!-- component-reference:start -->"
 END = "<!-- component-reference:end -->"

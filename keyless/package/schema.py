@@ -4,8 +4,8 @@ from typing import Any
 
 import pulumi
 
-from components import __version__
-from components._common import PACKAGE
+from keyless import __version__
+from keyless.core.naming import PACKAGE
 
 PACKAGE_NAME = PACKAGE
 VERSION = __version__

@@ -20,7 +20,8 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import settings as runtime_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+from keyless.preview.root import project_root
+
 EXAMPLE_ACCOUNT = "123456789012"
 EXAMPLE_EKS_OIDC_ID = "EXAMPLED539D4633E53DE1B71EXAMPLE"
 EXAMPLE_ENDPOINT = "203.0.113.10"
@@ -251,7 +252,7 @@ def run_program(
     project: str = "keyless",
     stack: str = "dev",
     secret_keys: Sequence[str] = (),
-    program: Callable[[], object] | Path = ROOT / "__main__.py",
+    program: Callable[[], object] | Path | None = None,
     raise_errors: bool = True,
 ) -> ProgramRun:
     """Run ``program`` (a callable, or a program file) with ``config`` and return what it registered.
@@ -264,6 +265,9 @@ def run_program(
     runtime_config.set_all_config({key: _as_config_string(value) for key, value in config.items()}, list(secret_keys))
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+
+    if program is None:
+        program = project_root() / "__main__.py"
 
     def body() -> None:
         if isinstance(program, Path):

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from offline_preview.engine import (
+from keyless.config.read import from_stack_file
+from keyless.preview.engine import (
     EXAMPLE_ACCOUNT,
     EXAMPLE_CA,
     EXAMPLE_EKS_OIDC_ID,
@@ -25,7 +26,7 @@ from offline_preview.engine import (
     Secret,
     run_program,
 )
-from offline_preview.stacks import load_stack_file, project_name
+from keyless.preview.root import project_root
 
 DEFAULT_KUBERNETES_VERSION = "1.33"
 """Kubernetes version the YAML is validated against when the stack does not pin one (GKE channels move)."""
@@ -142,6 +143,7 @@ class Preview:
     stack: str
     run: ProgramRun
     kubernetes_version: str
+    project: str = "keyless"
 
     @property
     def auto_names(self) -> list[str]:
@@ -168,11 +170,11 @@ class Preview:
         known = {registration.urn for registration in registrations}
         roots = [r for r in registrations if r.parent not in known]
         lines = [
-            f"Previewing {project_name()}/{self.stack} offline: the program runs on Pulumi's mock engine,",
+            f"Previewing {self.project}/{self.stack} offline: the program runs on Pulumi's mock engine,",
             "no provider, cloud or Pulumi Cloud is contacted. <placeholders> are known after deployment.",
             "",
             f"     {'Type':<54} Name",
-            f" +   {'pulumi:pulumi:Stack':<54} {project_name()}-{self.stack}",
+            f" +   {'pulumi:pulumi:Stack':<54} {self.project}-{self.stack}",
         ]
 
         def walk(nodes: list[Registration], prefix: str) -> None:
@@ -318,11 +320,9 @@ def target_kubernetes_version(values: Mapping[str, str]) -> str:
 
 def preview_stack(stack: str, root: Path | None = None) -> Preview:
     """Run the program for ``stack`` offline; raises the program's own error on bad config."""
-    from offline_preview.engine import ROOT
-
-    base = root or ROOT
-    values, secret_keys = load_stack_file(stack, base)
+    base = root or project_root()
+    raw = from_stack_file(stack, base)
     run = run_program(
-        values, project=project_name(base), stack=stack, secret_keys=secret_keys, program=base / "__main__.py"
+        raw.values, project=raw.project, stack=stack, secret_keys=raw.secret_keys, program=base / "__main__.py"
     )
-    return Preview(stack, run, target_kubernetes_version(values))
+    return Preview(stack, run, target_kubernetes_version(raw.values), raw.project)

@@ -1,0 +1,52 @@
+"""``keyless <command>`` (or ``python -m keyless <command>``): the project's tools.
+
+    keyless preview [STACK…]   the program on the mock engine: resource tree and artifacts
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from keyless.config.read import stack_names
+    from keyless.core.problems import InvalidArgumentError
+    from keyless.preview.artifacts import preview_stack
+    from keyless.preview.root import project_root
+
+    root = (args.root or project_root()).resolve()
+    stacks = args.stacks or stack_names(root)
+    out = args.out or root / "preview-out"
+    for stack in stacks:
+        try:
+            result = preview_stack(stack, root)
+        except (InvalidArgumentError, FileNotFoundError) as error:
+            print(f"error: stack {stack!r}: {error}", file=sys.stderr)
+            return 2
+        written = result.write(out / stack)
+        if not args.quiet:
+            print(result.tree())
+        print(f"Wrote {len(written)} artifacts to {out / stack}", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="keyless", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    preview = commands.add_parser(
+        "preview", help="show what a stack would create, offline, and write its artifacts", description=_preview.__doc__
+    )
+    preview.add_argument("stacks", nargs="*", metavar="STACK", help="stack names (default: every Pulumi.<stack>.yaml)")
+    preview.add_argument("--out", type=Path, help="artifact folder (default: <root>/preview-out)")
+    preview.add_argument("--root", type=Path, help="Pulumi project folder (default: the nearest with a Pulumi.yaml)")
+    preview.add_argument("--quiet", action="store_true", help="write the artifacts without printing the tree")
+    preview.set_defaults(run=_preview)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args))

@@ -1,0 +1,314 @@
+"""Map ``keyless:*`` config onto component arguments, reporting every problem at once.
+
+The field rules come from the component specs (:mod:`keyless.config.sections`); this module adds
+only what spans sections: which cluster section the cloud needs, where a value comes from
+(``gcp:project``, ``aws:region``), which workload runs the login Job, and whether the login's
+token lifetime fits the issuer's maximum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from keyless.config import sections
+from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig, WorkloadConfig
+from keyless.config.read import RawConfig, parse_structured
+from keyless.config.sections import DEPRECATED, PREFIX, STACK
+from keyless.core.login_job import lifetime_within_issuer_maximum
+from keyless.core.problems import MISSING, InvalidArgumentError, Problem
+from keyless.core.pulumi_cloud import LOGIN_TOKEN_TYPES, TokenType
+from keyless.core.spec import Field, Spec, camel, join
+
+__all__ = ["ConfigError", "load_stack_config", "parse"]
+
+
+class ConfigError(InvalidArgumentError):
+    """The stack configuration is invalid; the message lists every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(problems, "Invalid stack configuration")
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        self.args = (
+            f"Invalid stack configuration ({len(self.problems)} {noun}); nothing was deployed:\n"
+            + "\n".join(f"  - {problem}" for problem in self.problems),
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _snake(spec: Spec, raw: Any, here: str, problems: list[Problem], warnings: list[str], section: str) -> Any:
+    """``raw`` with camelCase keys renamed to the spec's field names and text coerced to its kinds."""
+    if not isinstance(raw, Mapping):
+        return raw
+    by_key = {camel(name): name for name in spec.fields}
+    renamed = dict(raw)
+    for old, new in DEPRECATED.get(section, {}).items():
+        if old in renamed and by_key.get(old) is None:
+            if new in renamed:
+                problems.append(Problem(join(here, old), MISSING, f"is deprecated and {join(here, new)} is also set", "only " + join(here, new)))
+            else:
+                warnings.append(f"{join(here, old)} is deprecated; use {join(here, new)} (the old key goes in 0.3.0)")
+                renamed[new] = renamed[old]
+            del renamed[old]
+    result: dict[str, Any] = {}
+    for key, value in renamed.items():
+        name = by_key.get(key, key)
+        each = spec.fields.get(name)
+        result[name] = value if each is None else _coerce(each, value, join(here, key), problems, warnings, key)
+    return result
+
+
+def _coerce(each: Field, value: Any, key: str, problems: list[Problem], warnings: list[str], name: str) -> Any:
+    if isinstance(value, str) and each.kind in ("object", "objects", "list", "map"):
+        value, error = parse_structured(value)
+        if error is not None:
+            problems.append(Problem(key, MISSING, f"is not valid JSON ({error})", "an object or a list"))
+            return None
+    if isinstance(value, str) and each.kind == "int" and value.strip().isdigit():
+        return int(value)
+    if value in ("true", "false") and each.kind == "bool":
+        return value == "true"
+    if each.spec is not None and each.kind == "object":
+        return _snake(each.spec, value, key, problems, warnings, name)
+    if each.spec is not None and each.kind == "objects" and isinstance(value, list):
+        return [
+            _snake(each.spec, item, f"{key}[{index}]", problems, warnings, f"{name}[]") for index, item in enumerate(value)
+        ]
+    return value
+
+
+def parse(raw: RawConfig) -> StackConfig:
+    """Validate the raw config into a :class:`StackConfig`, or raise :class:`ConfigError`."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    values = raw.values
+    given = {key[len(PREFIX) :]: value for key, value in values.items() if key.startswith(PREFIX)}
+    config = _snake(STACK, given, PREFIX, problems, warnings, "")
+    if "workloads" not in config:
+        problems.append(
+            Problem(
+                f"{PREFIX}workloads",
+                MISSING,
+                "missing",
+                "a list of workloads, each with namespace, serviceAccount and tokenType",
+            )
+        )
+        config["workloads"] = []
+    if isinstance(config.get("gke"), dict) and config["gke"].get("project") is None and values.get("gcp:project"):
+        config["gke"]["project"] = values["gcp:project"]
+    problems += [p for p in STACK.check(config, PREFIX, camel) if not (p.key == f"{PREFIX}workloads" and p.value is MISSING)]
+    problems += _across_sections(config, values, raw.secret_keys)
+    if problems:
+        secrets = [str(values[key]) for key in raw.secret_keys if key in values]
+        raise ConfigError([problem.masked(secrets) for problem in problems])
+    return _model(STACK.resolved(config), values, raw, tuple(warnings))
+
+
+def load_stack_config(
+    values: Mapping[str, Any], *, project: str = "keyless", stack: str = "dev", secret_keys: Sequence[str] = ()
+) -> StackConfig:
+    """Validate a raw config map (``namespace:key`` → value) into a :class:`StackConfig`."""
+    return parse(RawConfig(dict(values), tuple(secret_keys), project, stack))
+
+
+def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secret_keys: Sequence[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    cloud = config.get("cloud")
+    for name in ("gke", "eks", "existing"):
+        if name != cloud and config.get(name) is not None:
+            problems.append(Problem(f"{PREFIX}{name}", MISSING, f"is set, but {PREFIX}cloud is {cloud!r}", "remove it or switch cloud"))
+    kubeconfig = config.get("kubeconfig")
+    if kubeconfig is not None and f"{PREFIX}kubeconfig" not in secret_keys:
+        problems.append(
+            Problem(
+                f"{PREFIX}kubeconfig",
+                MISSING,
+                "is stored in plain text",
+                f"a secret: `pulumi config set --secret {PREFIX}kubeconfig < kubeconfig.yaml`",
+            )
+        )
+    if kubeconfig is not None and cloud != "existing":
+        problems.append(Problem(f"{PREFIX}kubeconfig", MISSING, f"applies to cloud 'existing' only; this stack's cloud is {cloud!r}"))
+    identity_cloud: str | None = cloud
+    if cloud == "gke":
+        gke = config.get("gke") or {}
+        if not isinstance(gke, Mapping) or gke.get("project") is None:
+            problems.append(Problem(f"{PREFIX}gke.project", MISSING, "missing; set it, or gcp:project"))
+        if not isinstance(config.get("gke"), Mapping):
+            problems.append(Problem(f"{PREFIX}gke", MISSING, "missing", "the GKE cluster's location and clusterName"))
+    elif cloud == "eks":
+        if not values.get("aws:region"):
+            problems.append(
+                Problem("aws:region", MISSING, "missing; the EKS cluster's region is set with `pulumi config set aws:region …`")
+            )
+        if not isinstance(config.get("eks"), Mapping):
+            problems.append(Problem(f"{PREFIX}eks", MISSING, "missing", "the EKS cluster's clusterName and kubernetesVersion"))
+    elif cloud == "existing":
+        existing = config.get("existing")
+        if not isinstance(existing, Mapping):
+            problems.append(Problem(f"{PREFIX}existing", MISSING, "missing", "at least identityCloud"))
+            identity_cloud = None
+        else:
+            identity_cloud = existing.get("identity_cloud")
+            problems += _existing(existing, kubeconfig, values)
+    problems += _workloads(config.get("workloads"), identity_cloud)
+    login = config.get("login_job") if isinstance(config.get("login_job"), Mapping) else {}
+    issuer = config.get("issuer") if isinstance(config.get("issuer"), Mapping) else {}
+    lifetime = sections.LOGIN_JOB.resolved(login or {})["exchanged_token_lifetime"]
+    maximum = sections.ISSUER.resolved(issuer or {})["max_expiration_seconds"]
+    problems += lifetime_within_issuer_maximum(
+        f"{PREFIX}loginJob.exchangedTokenLifetime", lifetime, f"{PREFIX}issuer.maxExpirationSeconds", maximum
+    )
+    return problems
+
+
+def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str, Any]) -> list[Problem]:
+    here = f"{PREFIX}existing"
+    problems = []
+    identity_cloud = existing.get("identity_cloud")
+    lookup = existing.get("lookup") if isinstance(existing.get("lookup"), Mapping) else {}
+    has_lookup = bool(lookup) and lookup.get("cluster_name") is not None
+    if has_lookup and identity_cloud == "none":
+        problems.append(Problem(f"{here}.lookup", MISSING, "a lookup needs identityCloud gke or eks, to know where to look; got 'none'"))
+    if has_lookup and identity_cloud == "gke" and lookup.get("location") is None:
+        problems.append(Problem(f"{here}.lookup.location", MISSING, "missing; a GKE lookup needs the cluster's region or zone"))
+    if not has_lookup and existing.get("issuer_url") is None:
+        problems.append(
+            Problem(f"{here}.issuerUrl", MISSING, "missing", f"the cluster's OIDC issuer URL, or {here}.lookup.clusterName to look it up")
+        )
+    if not has_lookup and kubeconfig is None:
+        problems.append(
+            Problem(
+                f"{PREFIX}kubeconfig",
+                MISSING,
+                "missing",
+                f"set it with `pulumi config set --secret {PREFIX}kubeconfig < kubeconfig.yaml`, or give "
+                f"{here}.lookup.clusterName to build one",
+            )
+        )
+    if identity_cloud == "gke" and not values.get("gcp:project"):
+        problems.append(Problem("gcp:project", MISSING, "missing; Workload Identity on an existing GKE cluster needs the project"))
+    if identity_cloud == "eks" and has_lookup and not values.get("aws:region"):
+        problems.append(Problem("aws:region", MISSING, "missing; an EKS lookup needs the cluster's region"))
+    if identity_cloud != "eks" and existing.get("oidc_provider_arn") is not None:
+        problems.append(Problem(f"{here}.oidcProviderArn", MISSING, "applies to identityCloud 'eks' only"))
+    return problems
+
+
+_CLOUD_FIELDS = {"gcp_roles": "gke", "aws_managed_policy_arns": "eks", "aws_permissions_boundary": "eks"}
+
+
+def _workloads(workloads: Any, identity_cloud: str | None) -> list[Problem]:
+    if not isinstance(workloads, list):
+        return []
+    problems = []
+    login = []
+    for index, workload in enumerate(workloads):
+        if not isinstance(workload, Mapping):
+            continue
+        here = f"{PREFIX}workloads[{index}]"
+        if workload.get("runs_login_job") is True:
+            login.append(index)
+            token_type = workload.get("token_type")
+            if token_type in [t.value for t in TokenType] and token_type not in [t.value for t in LOGIN_TOKEN_TYPES]:
+                problems.append(
+                    Problem(
+                        f"{here}.runsLoginJob",
+                        True,
+                        f"is not accepted with tokenType {token_type!r}",
+                        f"it only on workloads whose tokenType the login can request "
+                        f"({', '.join(t.value for t in LOGIN_TOKEN_TYPES)}): runner tokens are for deployment agents",
+                    )
+                )
+        for name, cloud in _CLOUD_FIELDS.items():
+            if workload.get(name) and identity_cloud is not None and identity_cloud != cloud:
+                problems.append(
+                    Problem(
+                        f"{here}.{camel(name)}",
+                        MISSING,
+                        f"applies to workloads whose cloud identity is on {cloud}; this stack's is {identity_cloud!r}",
+                    )
+                )
+    if len(login) > 1:
+        problems.append(
+            Problem(f"{PREFIX}workloads", MISSING, f"runsLoginJob: true is set on workloads {login}", "it on at most one workload")
+        )
+    return problems
+
+
+def _model(config: Mapping[str, Any], values: Mapping[str, Any], raw: RawConfig, warnings: tuple[str, ...]) -> StackConfig:
+    cloud = config["cloud"]
+    workloads = tuple(_workload(sections.WORKLOAD.resolved(item)) for item in config["workloads"])
+    issuer = sections.ISSUER.resolved(config.get("issuer") or {})
+    gke = eks = existing = None
+    if cloud == "gke":
+        gke = sections.GKE.resolved(config["gke"])
+    elif cloud == "eks":
+        eks_values = sections.EKS.resolved(config["eks"])
+        cluster_args = {key: eks_values[key] for key in eks_values if key not in ("oidc_provider_arn", "oidc_thumbprints")}
+        cluster_args["region"] = values["aws:region"]
+        if cluster_args.get("subnet_ids") is None:
+            cluster_args.pop("subnet_ids", None)
+        thumbprints = eks_values.get("oidc_thumbprints")
+        eks = EksConfig(cluster_args, eks_values.get("oidc_provider_arn"), None if thumbprints is None else tuple(thumbprints))
+    else:
+        existing = _existing_model(sections.EXISTING.resolved(config["existing"]), config.get("kubeconfig"), values)
+    return StackConfig(
+        cloud=cloud,
+        organization=str(config["organization"]),
+        workloads=workloads,
+        login_job=sections.LOGIN_JOB.resolved(config.get("login_job") or {}),
+        issuer=IssuerConfig(
+            name=issuer["name"] or f"{raw.project}-{raw.stack}",
+            max_expiration_seconds=issuer["max_expiration_seconds"],
+            pin_audience=issuer["pin_audience"],
+        ),
+        pod_security_level=str(config["pod_security_level"]),
+        create_namespaces=bool(config["create_namespaces"]),
+        gke=gke,
+        eks=eks,
+        existing=existing,
+        warnings=warnings,
+    )
+
+
+def _workload(values: Mapping[str, Any]) -> WorkloadConfig:
+    policy = {name: values[name] for name in sections.WORKLOAD.fields if name in values and values[name] is not None}
+    for name in ("runs_login_job", "gcp_roles", "aws_managed_policy_arns", "aws_permissions_boundary"):
+        policy.pop(name, None)
+    if "authorized_permissions" in policy:
+        policy["authorized_permissions"] = list(policy["authorized_permissions"])
+    return WorkloadConfig(
+        policy=policy,
+        runs_login_job=bool(values["runs_login_job"]),
+        gcp_roles=tuple(values["gcp_roles"] or ()),
+        aws_managed_policy_arns=tuple(values["aws_managed_policy_arns"] or ()),
+        aws_permissions_boundary=values.get("aws_permissions_boundary"),
+    )
+
+
+def _existing_model(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str, Any]) -> ExistingConfig:
+    identity_cloud = existing["identity_cloud"]
+    lookup = existing.get("lookup") or {}
+    args: dict[str, Any] = {}
+    for name in ("issuer_url", "context"):
+        if existing.get(name) is not None:
+            args[name] = existing[name]
+    if kubeconfig is not None:
+        args["kubeconfig"] = kubeconfig
+    if lookup.get("cluster_name") is not None and identity_cloud == "gke":
+        args["gke"] = {
+            "project": values.get("gcp:project") or "",
+            "location": lookup.get("location") or "",
+            "cluster_name": lookup["cluster_name"],
+        }
+    elif lookup.get("cluster_name") is not None and identity_cloud == "eks":
+        args["eks"] = {"cluster_name": lookup["cluster_name"], "region": values.get("aws:region") or ""}
+    return ExistingConfig(
+        identity_cloud=cast(Any, identity_cloud),
+        cluster_args=args,
+        gcp_project=values.get("gcp:project"),
+        oidc_provider_arn=existing.get("oidc_provider_arn"),
+    )

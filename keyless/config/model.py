@@ -1,0 +1,168 @@
+"""The validated stack configuration; each part yields the arguments of the component it configures.
+
+The program (``__main__.py``) only wires these arguments together; every rule about them lives
+in :mod:`keyless.core`, and every key spelling in :mod:`keyless.config.sections`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from keyless.core.naming import workload_resource_name
+
+Cloud = Literal["gke", "eks", "existing"]
+IdentityCloud = Literal["gke", "eks", "none"]
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    """One Kubernetes service account: its Pulumi Cloud policy and its cloud identity."""
+
+    policy: dict[str, Any]
+    """``WorkloadPolicy`` args: namespace, service_account, token_type and its companion."""
+    runs_login_job: bool = False
+    gcp_roles: tuple[str, ...] = ()
+    aws_managed_policy_arns: tuple[str, ...] = ()
+    aws_permissions_boundary: str | None = None
+
+    @property
+    def namespace(self) -> str:
+        return str(self.policy["namespace"])
+
+    @property
+    def service_account(self) -> str:
+        return str(self.policy["service_account"])
+
+    @property
+    def token_type(self) -> str:
+        return str(self.policy["token_type"])
+
+    @property
+    def resource_name(self) -> str:
+        return workload_resource_name(self.namespace, self.service_account)
+
+    def gcp_identity_args(self, project: Any, workload_pool: Any) -> dict[str, Any]:
+        """``GcpWorkloadIdentity`` args."""
+        return {
+            "project": project,
+            "workload_pool": workload_pool,
+            "namespace": self.namespace,
+            "service_account": self.service_account,
+            "project_roles": list(self.gcp_roles),
+        }
+
+    def irsa_args(self, oidc_provider_arn: Any, issuer_url: Any) -> dict[str, Any]:
+        """``IrsaRole`` args."""
+        args: dict[str, Any] = {
+            "oidc_provider_arn": oidc_provider_arn,
+            "issuer_url": issuer_url,
+            "service_accounts": [{"namespace": self.namespace, "name": self.service_account}],
+            "managed_policy_arns": list(self.aws_managed_policy_arns),
+        }
+        if self.aws_permissions_boundary is not None:
+            args["permissions_boundary"] = self.aws_permissions_boundary
+        return args
+
+    def login_flags(self) -> dict[str, Any]:
+        """The login Job's token type and its team/user, as ``OidcLoginRunner`` args."""
+        flags = {"token_type": self.token_type}
+        for name in ("team_name", "user_login"):
+            if self.policy.get(name) is not None:
+                flags[name] = self.policy[name]
+        return flags
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    name: str
+    max_expiration_seconds: int
+    pin_audience: bool = False
+
+
+@dataclass(frozen=True)
+class ExistingConfig:
+    """A cluster someone else runs; ``cluster_args`` are the ``ExistingCluster`` args."""
+
+    identity_cloud: IdentityCloud
+    cluster_args: dict[str, Any] = field(repr=False)
+    gcp_project: str | None = None
+    oidc_provider_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class EksConfig:
+    cluster_args: dict[str, Any]
+    """``EksCluster`` args."""
+    oidc_provider_arn: str | None = None
+    oidc_thumbprints: tuple[str, ...] | None = None
+
+    def oidc_provider_args(self, issuer_url: Any) -> dict[str, Any]:
+        """``EksOidcProvider`` args."""
+        args: dict[str, Any] = {"issuer_url": issuer_url}
+        if self.oidc_thumbprints is not None:
+            args["thumbprints"] = list(self.oidc_thumbprints)
+        return args
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    cloud: Cloud
+    organization: str
+    workloads: tuple[WorkloadConfig, ...]
+    login_job: dict[str, Any]
+    """``OidcLoginRunner`` args other than the workload's (namespace, account, token type)."""
+    issuer: IssuerConfig
+    pod_security_level: str = "restricted"
+    create_namespaces: bool = True
+    gke: dict[str, Any] | None = None
+    """``GkeCluster`` args."""
+    eks: EksConfig | None = None
+    existing: ExistingConfig | None = None
+    warnings: tuple[str, ...] = ()
+    """Deprecated keys in use, each naming its replacement."""
+
+    @property
+    def identity_cloud(self) -> IdentityCloud:
+        return self.existing.identity_cloud if self.existing is not None else self.cloud  # type: ignore[return-value]
+
+    @property
+    def gcp_project(self) -> str | None:
+        if self.gke is not None:
+            return str(self.gke["project"])
+        return self.existing.gcp_project if self.existing is not None else None
+
+    @property
+    def login_workload(self) -> WorkloadConfig | None:
+        return next((w for w in self.workloads if w.runs_login_job), None)
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(w.namespace for w in self.workloads))
+
+    def namespace_args(self, name: str) -> dict[str, Any]:
+        """``RestrictedNamespace`` args."""
+        return {"name": name, "pod_security_level": self.pod_security_level}
+
+    def trust_args(self, issuer_url: Any) -> dict[str, Any]:
+        """``PulumiCloudTrust`` args."""
+        return {
+            "organization": self.organization,
+            "issuer_url": issuer_url,
+            "issuer_name": self.issuer.name,
+            "workloads": [dict(workload.policy) for workload in self.workloads],
+            "max_expiration_seconds": self.issuer.max_expiration_seconds,
+            "pin_audience": self.issuer.pin_audience,
+        }
+
+    def login_job_args(self, namespace: Any, service_account_name: Any) -> dict[str, Any]:
+        """``OidcLoginRunner`` args for the workload marked ``runsLoginJob``."""
+        workload = self.login_workload
+        assert workload is not None, "no workload runs the login Job"
+        return {
+            **self.login_job,
+            **workload.login_flags(),
+            "namespace": namespace,
+            "service_account_name": service_account_name,
+            "organization": self.organization,
+        }

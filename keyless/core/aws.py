@@ -1,0 +1,254 @@
+"""AWS: the EKS cluster's shape, its IAM OIDC provider, and IRSA trust policies.
+
+IRSA trust pins both ``<issuer-host>:aud`` (``sts.amazonaws.com``) and ``<issuer-host>:sub``;
+``StringEquals`` compares ``*`` literally, so only subjects holding a wildcard use ``StringLike``.
+The trust policy counts against IAM's ACLSizePerRole quota (2,048 characters by default).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from keyless.core.problems import MISSING, UNKNOWN, Problem
+from keyless.core.pulumi_cloud import issuer_url, service_account_subject
+from keyless.core.spec import Field, Keys, Spec, required
+from keyless.core.values import boolean, int_range, list_of, pattern, text
+
+STS_AUDIENCE = "sts.amazonaws.com"
+DEFAULT_TRUST_POLICY_LIMIT = 2048
+"""IAM's default ACLSizePerRole quota, in characters of the policy without white space."""
+DEFAULT_INSTANCE_TYPES = ("t3.medium",)
+DEFAULT_DESIRED_SIZE = 2
+DEFAULT_MIN_SIZE = 1
+DEFAULT_MAX_SIZE = 3
+MAX_NODE_GROUP_SIZE = 450
+CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+
+# The longest provider ARN and issuer an EKS cluster can have, used to size the trust policy
+# before the real values exist (at preview, the issuer is not known yet).
+WORST_CASE_ISSUER_HOST = "oidc.eks.ap-southeast-4.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+WORST_CASE_PROVIDER_ARN = f"arn:aws-us-gov:iam::123456789012:oidc-provider/{WORST_CASE_ISSUER_HOST}"
+
+_SERVICE_ACCOUNT_PATTERN = r"[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?"
+
+policy_arn = pattern(
+    r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+",
+    "a managed policy ARN",
+    "'arn:aws:iam::aws:policy/NAME' or 'arn:aws:iam::<account>:policy/NAME'",
+)
+oidc_provider_arn = pattern(
+    r"arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+",
+    "an IAM OIDC provider ARN",
+    "'arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>'",
+)
+thumbprint = pattern(r"[0-9a-fA-F]{40}", "a SHA-1 thumbprint", "40 hexadecimal characters")
+role_name = pattern(r"[\w+=,.@-]{1,64}", "an IAM role name", "1-64 of letters, digits and +=,.@_-")
+cluster_name = pattern(
+    r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}",
+    "an EKS cluster name",
+    "1-100 letters, digits, '-' and '_', starting with a letter or digit",
+)
+kubernetes_version = pattern(r"\d+\.\d+", "a Kubernetes minor version", "MAJOR.MINOR such as '1.33'")
+instance_type = pattern(r"[a-z0-9-]+\.[a-z0-9-]+", "an EC2 instance type", "family.size such as 't3.medium'")
+_service_account_part = pattern(
+    _SERVICE_ACCOUNT_PATTERN, "accepted", "a DNS-1123 label, optionally with '*' or '?' wildcards"
+)
+
+
+def uses_wildcard(value: str) -> bool:
+    return "*" in value or "?" in value
+
+
+def issuer_host(url: str) -> str:
+    """The issuer without ``https://``: the prefix of IRSA condition keys and the provider ARN's tail."""
+    return url.removeprefix("https://")
+
+
+def irsa_trust_policy(
+    provider_arn: str, host: str, subjects: Sequence[str], audience: str = STS_AUDIENCE
+) -> dict[str, Any]:
+    """Trust policy admitting ``subjects`` (``system:serviceaccount:NS:NAME``) with tokens for ``audience``."""
+    subject_value: str | list[str] = subjects[0] if len(subjects) == 1 else list(subjects)
+    conditions: dict[str, dict[str, Any]] = {"StringEquals": {f"{host}:aud": audience}}
+    if any(uses_wildcard(subject) for subject in subjects):
+        conditions["StringLike"] = {f"{host}:sub": subject_value}
+    else:
+        conditions["StringEquals"][f"{host}:sub"] = subject_value
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": conditions,
+            }
+        ],
+    }
+
+
+def policy_json(document: Mapping[str, Any]) -> str:
+    """Compact JSON, as IAM counts policy size without white space."""
+    return json.dumps(document, separators=(",", ":"))
+
+
+def trust_policy_size(key: str, document_json: str, limit: int, subject_count: int) -> list[Problem]:
+    if len(document_json) <= limit:
+        return []
+    return [
+        Problem(
+            key,
+            MISSING,
+            f"the trust policy for {subject_count} service account(s) is {len(document_json)} characters, "
+            f"over IAM's ACLSizePerRole quota of {limit}",
+            "fewer service accounts per role, a namespace pattern such as 'team-*', or max_trust_policy_size "
+            "raised to the quota granted to the account",
+        )
+    ]
+
+
+def subjects_of(refs: Sequence[Mapping[str, str]]) -> list[str]:
+    return [service_account_subject(ref["namespace"], ref["name"]) for ref in refs]
+
+
+SERVICE_ACCOUNT_REF = Spec(
+    "ServiceAccountRef",
+    {"namespace": required(_service_account_part), "name": required(_service_account_part)},
+)
+
+
+def _service_accounts(key: str, refs: Any) -> list[Problem]:
+    if not isinstance(refs, (list, tuple)) or not refs:
+        return [Problem(key, refs, "is not accepted", "a non-empty list of {namespace, name}")]
+    subjects = [
+        service_account_subject(ref.get("namespace"), ref.get("name")) for ref in refs if isinstance(ref, Mapping)
+    ]
+    duplicates = sorted({s for s in subjects if subjects.count(s) > 1})
+    if duplicates:
+        return [Problem(key, MISSING, f"{', '.join(duplicates)} listed twice", "each once")]
+    return []
+
+
+def _trust_fits_quota(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+    """Sized with the longest issuer EKS can have: the real one is unknown at preview."""
+    refs, limit = values.get("service_accounts"), values.get("max_trust_policy_size")
+    if refs in (None, UNKNOWN) or not isinstance(limit, int) or UNKNOWN in refs:
+        return []
+    subjects = subjects_of(refs)
+    document = policy_json(irsa_trust_policy(WORST_CASE_PROVIDER_ARN, WORST_CASE_ISSUER_HOST, subjects))
+    return trust_policy_size(keys.of("service_accounts"), document, limit, len(subjects))
+
+
+IRSA_ROLE = Spec(
+    "IrsaRole",
+    {
+        "oidc_provider_arn": required(oidc_provider_arn),
+        "issuer_url": required(issuer_url),
+        "service_accounts": required(_service_accounts, "objects", SERVICE_ACCOUNT_REF),
+        "managed_policy_arns": Field(list_of(policy_arn), (), "list"),
+        "permissions_boundary": Field(policy_arn),
+        "role_name": Field(role_name),
+        "max_trust_policy_size": Field(int_range(DEFAULT_TRUST_POLICY_LIMIT), DEFAULT_TRUST_POLICY_LIMIT, "int"),
+    },
+    (_trust_fits_quota,),
+)
+
+EKS_OIDC_PROVIDER = Spec(
+    "EksOidcProvider",
+    {"issuer_url": required(issuer_url), "thumbprints": Field(list_of(thumbprint), kind="list")},
+)
+
+
+def _sizes_in_order(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+    low, want, high = (values.get(name) for name in ("min_size", "desired_size", "max_size"))
+    if not all(isinstance(size, int) for size in (low, want, high)) or low <= want <= high:  # type: ignore[operator]
+        return []
+    return [
+        Problem(
+            keys.of("desired_size"),
+            want,
+            f"is outside {keys.name('min_size')}..{keys.name('max_size')} ({low}..{high})",
+            f"{keys.name('min_size')} <= {keys.name('desired_size')} <= {keys.name('max_size')}",
+        )
+    ]
+
+
+EKS_CLUSTER = Spec(
+    "EksCluster",
+    {
+        "cluster_name": required(cluster_name),
+        "kubernetes_version": required(kubernetes_version),
+        "region": Field(text),
+        "subnet_ids": Field(list_of(text, allow_empty=False), kind="list"),
+        "instance_types": Field(list_of(instance_type, allow_empty=False), DEFAULT_INSTANCE_TYPES, "list"),
+        "desired_size": Field(int_range(0, MAX_NODE_GROUP_SIZE), DEFAULT_DESIRED_SIZE, "int"),
+        "min_size": Field(int_range(0, MAX_NODE_GROUP_SIZE), DEFAULT_MIN_SIZE, "int"),
+        "max_size": Field(int_range(1, MAX_NODE_GROUP_SIZE), DEFAULT_MAX_SIZE, "int"),
+        "deletion_protection": Field(boolean, True, "bool"),
+    },
+    (_sizes_in_order,),
+)
+
+
+def service_assume_role_policy(partition: str, service: str) -> str:
+    """Trust policy letting an AWS service principal assume a role."""
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"{service}.{suffix}"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"] if service == "eks" else "sts:AssumeRole",
+                }
+            ],
+        },
+        separators=(",", ":"),
+    )
+
+
+def managed_policy_arn(partition: str, policy: str) -> str:
+    return f"arn:{partition}:iam::aws:policy/{policy}"
+
+
+def eks_issuer_from_identities(identities: Sequence[object]) -> str:
+    """The cluster's own issuer (``oidc.eks.<region>.amazonaws.com``), never a dual-stack rewrite."""
+    return identities[0].oidcs[0].issuer  # type: ignore[attr-defined]
+
+
+def eks_kubeconfig(name: str, endpoint: str, ca_data: str, region: str | None = None) -> str:
+    """A kubeconfig authenticating through ``aws eks get-token`` (no credential is embedded)."""
+    get_token = ["eks", "get-token", "--cluster-name", name, "--output", "json"]
+    if region:
+        get_token += ["--region", region]
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": get_token,
+                        }
+                    },
+                }
+            ],
+        },
+        indent=2,
+        sort_keys=True,
+    )
+
+
+EKS_LOOKUP = Spec("EksClusterLookup", {"cluster_name": required(text), "region": Field(text)})

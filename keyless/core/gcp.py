@@ -1,0 +1,142 @@
+"""Google Cloud: the GKE cluster's shape and issuer, and Workload Identity names and members."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from enum import Enum
+
+from keyless.core.spec import Field, Spec, required
+from keyless.core.values import boolean, choice, dns1123_label, int_range, list_of, pattern, text
+
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+DEFAULT_MACHINE_TYPE = "e2-standard-2"
+DEFAULT_NODE_COUNT = 1
+
+
+class ReleaseChannel(str, Enum):
+    """GKE release channel of the control plane and nodes."""
+
+    RAPID = "RAPID"
+    REGULAR = "REGULAR"
+    STABLE = "STABLE"
+    EXTENDED = "EXTENDED"
+
+
+project_role = pattern(
+    r"roles/[A-Za-z0-9_.]+|projects/[^/]+/roles/[A-Za-z0-9_.]+|organizations/[0-9]+/roles/[A-Za-z0-9_.]+",
+    "an IAM role",
+    "'roles/NAME', 'projects/PROJECT/roles/NAME' or 'organizations/ID/roles/NAME'",
+)
+account_id = pattern(
+    r"[a-z][-a-z0-9]{4,28}[a-z0-9]",
+    "a service account id",
+    "6-30 lower-case letters, digits and '-', starting with a letter",
+)
+cluster_name = pattern(
+    r"[a-z][-a-z0-9]{0,39}",
+    "a GKE cluster name",
+    "1-40 lower-case letters, digits and '-', starting with a letter",
+)
+
+
+def workload_pool(project: str) -> str:
+    return f"{project}.svc.id.goog"
+
+
+def gke_issuer_url(project: str, location: str, name: str) -> str:
+    """The ``iss`` claim of the cluster's service-account tokens.
+
+    Built from its parts, because the cluster's ``self_link`` says ``zones/`` for a zonal
+    cluster while its tokens always say ``locations/``.
+    """
+    return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"
+
+
+def workload_identity_member(pool: str, namespace: str, service_account: str) -> str:
+    """The IAM member naming one Kubernetes service account in a workload identity pool."""
+    return f"serviceAccount:{pool}[{namespace}/{service_account}]"
+
+
+def gsa_account_id(namespace: str, service_account: str) -> str:
+    """A valid, stable Google service account id for a Kubernetes service account.
+
+    Readable prefix, plus a digest of namespace/name: joined with "-" alone, a-b/c and a/b-c
+    would get the same id, and ids are unique per project.
+    """
+    base = re.sub(r"[^a-z0-9-]+", "-", f"{namespace}-{service_account}".lower()).strip("-")
+    if not base[:1].isalpha():
+        base = f"ksa-{base}"
+    digest = hashlib.sha256(f"{namespace}/{service_account}".encode()).hexdigest()[:6]
+    return f"{base[:23].rstrip('-')}-{digest}"
+
+
+def gke_kubeconfig(context: str, endpoint: str, ca_certificate: str) -> str:
+    """A kubeconfig authenticating through ``gke-gcloud-auth-plugin`` (no credential is embedded)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": context, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate}}
+            ],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+            "current-context": context,
+            "users": [
+                {
+                    "name": context,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "gke-gcloud-auth-plugin",
+                            "provideClusterInfo": True,
+                            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+                        }
+                    },
+                }
+            ],
+        },
+        indent=2,
+        sort_keys=True,
+    )
+
+
+def gke_context_name(project: str, location: str, name: str) -> str:
+    """The context name gcloud gives a cluster, so both kubeconfigs agree."""
+    return f"gke_{project}_{location}_{name}"
+
+
+GKE_CLUSTER = Spec(
+    "GkeCluster",
+    {
+        "project": required(text),
+        "location": required(text),
+        "cluster_name": required(cluster_name),
+        "node_count": Field(int_range(1, 100), DEFAULT_NODE_COUNT, "int"),
+        "machine_type": Field(text, DEFAULT_MACHINE_TYPE),
+        "release_channel": Field(choice(ReleaseChannel), ReleaseChannel.REGULAR.value),
+        "deletion_protection": Field(boolean, True, "bool"),
+        "node_service_account": Field(text),
+        "network": Field(text),
+        "subnetwork": Field(text),
+    },
+)
+
+
+GCP_WORKLOAD_IDENTITY = Spec(
+    "GcpWorkloadIdentity",
+    {
+        "project": required(text),
+        "workload_pool": required(text),
+        "namespace": required(dns1123_label),
+        "service_account": required(dns1123_label),
+        "account_id": Field(account_id),
+        "project_roles": Field(list_of(project_role), (), "list"),
+    },
+)
+
+GKE_LOOKUP = Spec(
+    "GkeClusterLookup",
+    {"project": required(text), "location": required(text), "cluster_name": required(text)},
+)

@@ -1,0 +1,79 @@
+"""Kubernetes facts: Pod Security levels, service-account annotations, projected-token limits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from keyless.core.problems import MISSING, Problem
+from keyless.core.spec import Field, Keys, Spec, required
+from keyless.core.values import choice, dns1123_label
+
+
+class PodSecurityLevel(str, Enum):
+    """A Pod Security Standard; anything but ``restricted`` loosens a namespace on purpose."""
+
+    RESTRICTED = "restricted"
+    BASELINE = "baseline"
+    PRIVILEGED = "privileged"
+
+
+MIN_PROJECTED_TOKEN_SECONDS = 600
+"""The API server refuses projected service-account tokens that live shorter than this."""
+MAX_PROJECTED_TOKEN_SECONDS = 86_400
+GKE_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
+EKS_IDENTITY_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def pod_security_labels(level: str) -> dict[str, str]:
+    """Labels that make the API server enforce, audit and warn on ``level`` at its latest version."""
+    labels: dict[str, str] = {}
+    for mode in ("enforce", "audit", "warn"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = str(level)
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
+    return labels
+
+
+RESTRICTED_NAMESPACE = Spec(
+    "RestrictedNamespace",
+    {
+        "name": required(dns1123_label),
+        "pod_security_level": Field(choice(PodSecurityLevel), PodSecurityLevel.RESTRICTED.value),
+        "labels": Field(None, kind="map"),
+    },
+)
+
+
+def _one_identity(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+    if values.get("gcp_service_account_email") is not None and values.get("aws_role_arn") is not None:
+        return [
+            Problem(
+                keys.here,
+                MISSING,
+                f"{keys.name('gcp_service_account_email')} and {keys.name('aws_role_arn')} were both given",
+                "at most one: a service account acts as one cloud identity",
+            )
+        ]
+    return []
+
+
+WORKLOAD_SERVICE_ACCOUNT = Spec(
+    "WorkloadServiceAccount",
+    {
+        "namespace": required(dns1123_label),
+        "name": required(dns1123_label),
+        "gcp_service_account_email": Field(),
+        "aws_role_arn": Field(),
+    },
+    (_one_identity,),
+)
+
+
+def identity_annotations(gcp_service_account_email: Any = None, aws_role_arn: Any = None) -> dict[str, Any]:
+    """The annotation binding a service account to its cloud identity (none for Pulumi-only workloads)."""
+    if gcp_service_account_email is not None:
+        return {GKE_IDENTITY_ANNOTATION: gcp_service_account_email}
+    if aws_role_arn is not None:
+        return {EKS_IDENTITY_ANNOTATION: aws_role_arn}
+    return {}

@@ -1,0 +1,154 @@
+"""The login Job: what it runs, with which token, for how long, as whom.
+
+The Job's pod presents its projected service-account token (audience ``urn:pulumi:org:<org>``)
+to ``pulumi login --oidc-token file://…`` and then runs ``pulumi whoami``. The script itself is
+``keyless/scripts/login.sh``; this module holds its inputs and their rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from keyless.core.kubernetes import MAX_PROJECTED_TOKEN_SECONDS, MIN_PROJECTED_TOKEN_SECONDS
+from keyless.core.problems import MISSING, UNKNOWN, Problem
+from keyless.core.pulumi_cloud import LOGIN_FLAGS, LOGIN_TOKEN_TYPES, TokenType
+from keyless.core.spec import Field, Keys, Spec, required
+from keyless.core.values import (
+    boolean,
+    choice,
+    dns1123_label,
+    duration,
+    duration_seconds,
+    https_url,
+    int_range,
+    pinned_image,
+    text,
+)
+
+DEFAULT_IMAGE = "pulumi/pulumi-base:3.272.0"
+"""Debian slim with the Pulumi CLI only; 3.209.0 brought ``--oidc-*`` and 3.216.0 the API default."""
+DEFAULT_BACKEND_URL = "https://api.pulumi.com"
+DEFAULT_RUN_AS_USER = 10001
+DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600
+DEFAULT_EXCHANGED_TOKEN_LIFETIME = "1h"
+DEFAULT_ACTIVE_DEADLINE_SECONDS = 300
+DEFAULT_AWAIT_TIMEOUT_SECONDS = 600
+
+TOKEN_DIR = "/var/run/secrets/pulumi"
+TOKEN_FILE = f"{TOKEN_DIR}/token"
+SCRIPT_DIR = "/opt/pulumi-oidc"
+SCRIPT_NAME = "login.sh"
+HOME_DIR = "/home/runner"
+
+
+def login_script() -> str:
+    """The login script shipped in the package (``keyless/scripts/login.sh``)."""
+    return resources.files("keyless.scripts").joinpath(SCRIPT_NAME).read_text()
+
+
+def _login_flags(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+    token_type = values.get("token_type")
+    if token_type in (None, UNKNOWN) or TokenType(token_type) not in LOGIN_FLAGS:
+        return []
+    wanted = LOGIN_FLAGS[TokenType(token_type)]
+    problems = []
+    for flag_type, flag in LOGIN_FLAGS.items():
+        if flag is None:
+            continue
+        name = flag[0]
+        given = values.get(name) is not None
+        if given and flag != wanted:
+            problems.append(
+                Problem(
+                    keys.of(name),
+                    MISSING,
+                    f"given with {keys.name('token_type')} {token_type!r}",
+                    f"it only with {keys.name('token_type')} {flag_type.value!r}",
+                )
+            )
+        if not given and flag == wanted:
+            problems.append(Problem(keys.of(name), MISSING, f"missing; {keys.name('token_type')} {token_type!r} needs it"))
+    return problems
+
+
+LOGIN_JOB = Spec(
+    "OidcLoginRunner",
+    {
+        "namespace": required(dns1123_label),
+        "service_account_name": required(dns1123_label),
+        "organization": required(text),
+        "token_type": required(choice(LOGIN_TOKEN_TYPES)),
+        "team_name": Field(text),
+        "user_login": Field(text),
+        "image": Field(pinned_image, DEFAULT_IMAGE),
+        "token_expiration_seconds": Field(
+            int_range(MIN_PROJECTED_TOKEN_SECONDS, MAX_PROJECTED_TOKEN_SECONDS), DEFAULT_TOKEN_EXPIRATION_SECONDS, "int"
+        ),
+        "exchanged_token_lifetime": Field(duration, DEFAULT_EXCHANGED_TOKEN_LIFETIME),
+        "backend_url": Field(https_url, DEFAULT_BACKEND_URL),
+        "active_deadline_seconds": Field(int_range(30, 3600), DEFAULT_ACTIVE_DEADLINE_SECONDS, "int"),
+        "await_timeout_seconds": Field(int_range(60, 7200), DEFAULT_AWAIT_TIMEOUT_SECONDS, "int"),
+        "run_as_user": Field(int_range(1, 2_147_483_647), DEFAULT_RUN_AS_USER, "int"),
+        "network_policy": Field(boolean, True, "bool"),
+    },
+    (_login_flags,),
+)
+
+
+def lifetime_within_issuer_maximum(
+    key: str, lifetime: Any, maximum_key: str, maximum_seconds: Any
+) -> list[Problem]:
+    """The exchanged token's lifetime may not exceed what the issuer allows."""
+    seconds = duration_seconds(lifetime)
+    if seconds is None or not isinstance(maximum_seconds, int) or seconds <= maximum_seconds:
+        return []
+    return [
+        Problem(
+            key,
+            lifetime,
+            f"({seconds}s) exceeds {maximum_key} ({maximum_seconds})",
+            "at most that",
+        )
+    ]
+
+
+def login_environment(
+    *,
+    organization: str,
+    token_type: str,
+    team_name: str | None = None,
+    user_login: str | None = None,
+    exchanged_token_lifetime: str = DEFAULT_EXCHANGED_TOKEN_LIFETIME,
+    backend_url: str = DEFAULT_BACKEND_URL,
+) -> dict[str, str]:
+    """Environment of the login script; it turns these into ``pulumi login`` flags."""
+    environment = {
+        "PULUMI_OIDC_TOKEN_FILE": TOKEN_FILE,
+        "PULUMI_OIDC_ORG": organization,
+        "PULUMI_OIDC_EXPIRATION": exchanged_token_lifetime,
+        "PULUMI_BACKEND_URL": backend_url,
+        "PULUMI_HOME": f"{HOME_DIR}/.pulumi",
+        "HOME": HOME_DIR,
+        "TMPDIR": "/tmp",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    if token_type == TokenType.TEAM and team_name:
+        environment["PULUMI_OIDC_TEAM"] = team_name
+    elif token_type == TokenType.PERSONAL and user_login:
+        environment["PULUMI_OIDC_USER"] = user_login
+    return environment
+
+
+def pod_labels(name: str) -> dict[str, str]:
+    """Labels of the login Job's pod; its NetworkPolicy selects them."""
+    return {"app.kubernetes.io/name": "pulumi-oidc-login", "app.kubernetes.io/instance": name}
+
+
+def job_annotations(await_timeout_seconds: int) -> dict[str, str]:
+    """Pulumi-Kubernetes await settings: bounded wait, and a failed Job is re-run on the next up."""
+    return {
+        "pulumi.com/timeoutSeconds": str(await_timeout_seconds),
+        "pulumi.com/replaceUnready": "true",
+    }

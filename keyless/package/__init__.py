@@ -1,0 +1,1 @@
+"""The components served as the ``keyless`` Pulumi package, and their generated reference."""
