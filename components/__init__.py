@@ -39,7 +39,6 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "__version__",
     "EksCluster",
     "EksClusterArgs",
     "EksOidcProvider",
@@ -67,6 +66,7 @@ __all__ = [
     "WorkloadPolicy",
     "WorkloadServiceAccount",
     "WorkloadServiceAccountArgs",
+    "__version__",
 ]
 
 if TYPE_CHECKING:

@@ -75,7 +75,11 @@ class EksCluster(pulumi.ComponentResource):
             ).ids
 
         cluster_role, cluster_attachments = self._service_role(
-            f"{name}-cluster", "eks", CLUSTER_POLICIES, pulumi.Output.concat("EKS control plane of ", checked["cluster_name"]), partition
+            f"{name}-cluster",
+            "eks",
+            CLUSTER_POLICIES,
+            pulumi.Output.concat("EKS control plane of ", checked["cluster_name"]),
+            partition,
         )
         cluster = eks.Cluster(
             name,
@@ -98,7 +102,11 @@ class EksCluster(pulumi.ComponentResource):
         )
 
         node_role, node_attachments = self._service_role(
-            f"{name}-nodes", "ec2", NODE_POLICIES, pulumi.Output.concat("EKS nodes of ", checked["cluster_name"]), partition
+            f"{name}-nodes",
+            "ec2",
+            NODE_POLICIES,
+            pulumi.Output.concat("EKS nodes of ", checked["cluster_name"]),
+            partition,
         )
         eks.NodeGroup(
             f"{name}-nodes",
@@ -143,7 +151,6 @@ class EksCluster(pulumi.ComponentResource):
         policies: Sequence[str],
         description: pulumi.Input[str],
         partition: pulumi.Output[str],
-    
     ) -> tuple[iam.Role, list[iam.RolePolicyAttachment]]:
         """An IAM role that an AWS service assumes, with AWS-managed policies attached."""
         role = iam.Role(
@@ -156,7 +163,7 @@ class EksCluster(pulumi.ComponentResource):
             iam.RolePolicyAttachment(
                 f"{name}-{policy}",
                 role=role.name,
-                policy_arn=partition.apply(lambda p, policy=policy: managed_policy_arn(p, policy)),
+                policy_arn=pulumi.Output.all(partition, policy).apply(lambda parts: managed_policy_arn(*parts)),
                 opts=child_opts(self),
             )
             for policy in policies

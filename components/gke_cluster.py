@@ -7,7 +7,14 @@ import pulumi_gcp.container as gke
 import pulumi_kubernetes as k8s
 
 from components._common import child_opts, validated
-from keyless.core.gcp import GKE_CLUSTER, ReleaseChannel, gke_context_name, gke_issuer_url, gke_kubeconfig, workload_pool
+from keyless.core.gcp import (
+    GKE_CLUSTER,
+    ReleaseChannel,
+    gke_context_name,
+    gke_issuer_url,
+    gke_kubeconfig,
+    workload_pool,
+)
 from keyless.core.naming import type_token
 
 

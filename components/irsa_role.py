@@ -74,4 +74,3 @@ class IrsaRole(pulumi.ComponentResource):
         self.name = role.name
         self.trust_policy = trust_policy
         self.register_outputs({"arn": self.arn, "name": self.name, "trust_policy": self.trust_policy})
-

@@ -1,6 +1,6 @@
 """``keyless <command>`` (or ``python -m keyless <command>``): the project's tools.
 
-    keyless preview [STACK…]   the program on the mock engine: resource tree and artifacts
+keyless preview [STACK…]   the program on the mock engine: resource tree and artifacts
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="keyless", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = argparse.ArgumentParser(
+        prog="keyless", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     preview = commands.add_parser(
         "preview", help="show what a stack would create, offline, and write its artifacts", description=_preview.__doc__

@@ -1,16 +1,24 @@
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from keyless.config.read import from_stack_file
+from keyless.config.read import stack_names as _stack_names
+from keyless.preview.engine import ProgramRun, run_program
 
-from offline_preview.engine import ProgramRun, run_program  # noqa: E402
-from offline_preview.stacks import load_stack_file  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stack_names() -> list[str]:
+    """The committed stacks of this repository."""
+    return _stack_names(ROOT)
+
+
+def load_stack_file(stack: str) -> tuple[dict[str, Any], list[str]]:
+    raw = from_stack_file(stack, ROOT)
+    return dict(raw.values), list(raw.secret_keys)
 
 
 def run_component(build: Callable[[], object], config: dict[str, Any] | None = None) -> ProgramRun:
@@ -23,7 +31,7 @@ def run_component(build: Callable[[], object], config: dict[str, Any] | None = N
 
 
 def run_stack(config: dict[str, Any], *, secret_keys: tuple[str, ...] = (), raise_errors: bool = True) -> ProgramRun:
-    return run_program(config, secret_keys=secret_keys, raise_errors=raise_errors)
+    return run_program(config, secret_keys=secret_keys, raise_errors=raise_errors, program=ROOT / "__main__.py")
 
 
 @pytest.fixture

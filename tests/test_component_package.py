@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 import yaml
 
-from offline_preview.engine import run_program
-from provider.package import package_schema, served_components
-from provider.reference import END, START, render, type_name
+from keyless.config import reference as config_reference
+from keyless.docs import between
+from keyless.package.reference import END, START, render, type_name
+from keyless.package.schema import package_schema, served_components
+from keyless.preview.engine import run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,27 +35,33 @@ def test_schema_types_match_the_python_annotations(schema: dict[str, Any]) -> No
     trust = schema["resources"]["keyless:index:PulumiCloudTrust"]
     assert type_name(trust["inputProperties"]["workloads"]) == "list<WorkloadPolicy>"
     policy = schema["types"]["keyless:index:WorkloadPolicy"]
-    assert type_name(policy["properties"]["authorizedPermissions"]) == "list<string>"
+    assert type_name(policy["properties"]["authorizedPermissions"]) == "list<PermissionLevel>"
+    assert type_name(policy["properties"]["tokenType"]) == "TokenType"
+    token_types = [member["value"] for member in schema["types"]["keyless:index:TokenType"]["enum"]]
+    assert token_types == ["organization", "team", "personal", "runner"]
     assert set(policy["required"]) == {"namespace", "serviceAccount", "tokenType"}
     irsa = schema["resources"]["keyless:index:IrsaRole"]
     assert type_name(irsa["inputProperties"]["serviceAccounts"]) == "list<ServiceAccountRef>"
     assert schema["resources"]["keyless:index:GkeCluster"]["properties"]["kubeconfig"]["type"] == "string"
 
 
-def _readme_reference() -> str:
-    readme = (ROOT / "README.md").read_text()
-    assert START in readme and END in readme, "the README holds the component reference between its markers"
-    return readme[readme.index(START) : readme.index(END) + len(END)]
-
-
-def test_readme_documents_exactly_what_the_schema_serves(schema: dict[str, Any]) -> None:
-    documented = _readme_reference()
+def test_component_reference_documents_exactly_what_the_schema_serves(schema: dict[str, Any]) -> None:
+    documented = between((ROOT / "docs" / "components.md").read_text(), START, END)
     rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \| (yes|no) \|", documented, re.M)
     assert rows, "the reference lists inputs and outputs"
-    headings = re.findall(r"^#### (?:type )?`(\w+)`", documented, re.M)
+    headings = re.findall(r"^#### (?:type |enum )?`(\w+)`", documented, re.M)
     served = [token.rsplit(":", 1)[-1] for token in [*schema["resources"], *schema.get("types", {})]]
     assert headings == served
-    assert documented == render(schema), "README component reference is stale: python -m provider.reference"
+    assert documented == render(schema), "docs/components.md is stale: python -m keyless.docs"
+
+
+def test_configuration_reference_lists_every_key_the_config_accepts(schema: dict[str, Any]) -> None:
+    documented = between((ROOT / "docs" / "configuration.md").read_text(), config_reference.START, config_reference.END)
+    assert documented == config_reference.render(schema), "docs/configuration.md is stale: python -m keyless.docs"
+    keys = re.findall(r"^\| `([^`]+)` \|", documented, re.M)
+    for key in ("keyless:loginJob.image", "keyless:workloads[].runsLoginJob", "keyless:existing.lookup.location"):
+        assert key in keys
+    assert "`keyless:runner` → `keyless:loginJob`" in documented
 
 
 @pytest.mark.parametrize("example", ["python-existing-cluster", "python-runner-only"])

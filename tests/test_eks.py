@@ -4,18 +4,12 @@ from typing import Any
 import pulumi
 import pytest
 
-from components._common import InvalidArgumentError
-from components.cluster_facts import eks_kubeconfig
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_oidc_provider import EksOidcProvider
-from components.irsa_role import (
-    DEFAULT_TRUST_POLICY_LIMIT,
-    IrsaRole,
-    ServiceAccountRef,
-    irsa_trust_policy,
-    policy_json,
-)
-from offline_preview.engine import EXAMPLE_EKS_OIDC_ID, Secret, run_program
+from components.irsa_role import IrsaRole, ServiceAccountRef
+from keyless.core.aws import DEFAULT_TRUST_POLICY_LIMIT, eks_kubeconfig, irsa_trust_policy, policy_json
+from keyless.core.problems import InvalidArgumentError
+from keyless.preview.engine import EXAMPLE_EKS_OIDC_ID, Secret, run_program
 from tests.conftest import run_component
 
 ISSUER = f"https://oidc.eks.us-west-2.amazonaws.com/id/{EXAMPLE_EKS_OIDC_ID}"

@@ -2,11 +2,11 @@ import json
 
 import pytest
 
-from components._common import InvalidArgumentError
-from components.cluster_facts import gke_issuer_url, gke_kubeconfig
-from components.gcp_workload_identity import GcpWorkloadIdentity, gsa_account_id, workload_identity_member
+from components.gcp_workload_identity import GcpWorkloadIdentity
 from components.gke_cluster import GkeCluster, GkeClusterArgs
-from offline_preview.engine import Secret, run_program
+from keyless.core.gcp import gke_issuer_url, gke_kubeconfig, gsa_account_id, workload_identity_member
+from keyless.core.problems import InvalidArgumentError
+from keyless.preview.engine import Secret, run_program
 from tests.conftest import run_component
 
 ARGS: GkeClusterArgs = {"project": "acme-dev", "location": "europe-west1-b", "cluster_name": "keyless"}

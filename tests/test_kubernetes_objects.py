@@ -1,14 +1,17 @@
+from typing import Any
+
 import pytest
 
-from components._common import InvalidArgumentError
-from components.restricted_namespace import RestrictedNamespace, pod_security_labels
-from components.workload_service_account import (
+from components.restricted_namespace import RestrictedNamespace
+from components.workload_service_account import WorkloadServiceAccount
+from keyless.core.kubernetes import (
     EKS_IDENTITY_ANNOTATION,
     GKE_IDENTITY_ANNOTATION,
-    WorkloadServiceAccount,
-    identity_annotations,
+    WORKLOAD_SERVICE_ACCOUNT,
+    pod_security_labels,
 )
-from offline_preview.engine import run_program
+from keyless.core.problems import InvalidArgumentError
+from keyless.preview.engine import run_program
 from tests.conftest import run_component
 
 
@@ -36,7 +39,8 @@ def test_pod_security_labels_cannot_be_overridden_by_extra_labels() -> None:
 def test_loosening_pod_security_is_explicit() -> None:
     assert pod_security_labels("baseline")["pod-security.kubernetes.io/enforce"] == "baseline"
     with pytest.raises(InvalidArgumentError, match="pod_security_level: 'none' is not accepted"):
-        run_program({}, program=lambda: RestrictedNamespace("ns", {"name": "ci", "pod_security_level": "none"}))
+        bad: Any = {"name": "ci", "pod_security_level": "none"}
+        run_program({}, program=lambda: RestrictedNamespace("ns", bad))
 
 
 @pytest.mark.parametrize(
@@ -67,5 +71,11 @@ def test_service_account_without_cloud_identity_has_no_annotation() -> None:
 
 
 def test_a_service_account_acts_as_one_cloud_identity_only() -> None:
+    problems = WORKLOAD_SERVICE_ACCOUNT.check(
+        {"namespace": "ci", "name": "r", "gcp_service_account_email": "a@b", "aws_role_arn": "arn:aws:iam::1:role/r"}
+    )
+    assert "expected at most one: a service account acts as one cloud identity" in str(problems[0])
     with pytest.raises(InvalidArgumentError, match="expected at most one"):
-        identity_annotations("a@b", "arn:aws:iam::1:role/r")
+        WorkloadServiceAccount(
+            "sa", {"namespace": "ci", "name": "r", "gcp_service_account_email": "a@b", "aws_role_arn": "arn:x"}
+        )

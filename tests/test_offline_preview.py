@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline_preview.__main__ import main
-from offline_preview.preview import preview_stack
-from offline_preview.stacks import stack_names
+from keyless.cli import main
+from keyless.preview.artifacts import preview_stack
+from tests.conftest import stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stack_names()
@@ -139,11 +139,11 @@ def test_bad_config_exits_non_zero_with_the_config_error(tmp_path: Path, capsys:
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
     stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    stack["config"]["keyless:runner"]["image"] = "pulumi/pulumi-base:latest"
+    stack["config"]["keyless:loginJob"]["image"] = "pulumi/pulumi-base:latest"
     (tmp_path / "Pulumi.broken.yaml").write_text(yaml.safe_dump(stack))
     assert main(["preview", "broken", "--root", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
-    assert "keyless:runner.image: 'pulumi/pulumi-base:latest' is not pinned" in error
+    assert "keyless:loginJob.image: 'pulumi/pulumi-base:latest' is not pinned" in error
     assert "Traceback" not in error
     assert not (tmp_path / "out").exists()
 

@@ -7,18 +7,15 @@ from typing import Any
 
 import pytest
 
-from components._common import InvalidArgumentError
-from components.oidc_login_runner import (
-    LOGIN_SCRIPT,
-    TOKEN_FILE,
-    OidcLoginRunner,
-    OidcLoginRunnerArgs,
-    duration_seconds,
-    login_environment,
-    runner_pod_spec,
-)
-from offline_preview.engine import run_program
+from components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs, runner_pod_spec
+from keyless.core.login_job import LOGIN_JOB, TOKEN_FILE, login_environment, login_script
+from keyless.core.problems import InvalidArgumentError
+from keyless.core.pulumi_cloud import TokenType
+from keyless.core.values import duration, duration_seconds
+from keyless.preview.engine import run_program
 from tests.conftest import run_component
+
+LOGIN_SCRIPT = login_script()
 
 # --- the login script, run for real under bash with a stand-in `pulumi` -----------------------
 
@@ -134,19 +131,21 @@ def test_login_environment_carries_flags_and_a_writable_home() -> None:
 
 
 def test_runner_token_type_is_not_something_the_cli_can_request() -> None:
-    with pytest.raises(InvalidArgumentError, match="token_type: 'runner' is not accepted"):
-        login_environment(organization="acme", token_type="runner")
+    problems = LOGIN_JOB.check(
+        {"namespace": "ci", "service_account_name": "r", "organization": "acme", "token_type": "runner"}
+    )
+    assert "token_type: 'runner' is not accepted; expected one of: organization, team, personal" in str(problems[0])
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("15m", 900), ("2h", 7200), ("1h30m", 5400), ("90s", 90)])
 def test_duration_seconds(text: str, seconds: int) -> None:
-    assert duration_seconds("k", text) == seconds
+    assert duration_seconds(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "1d", "h", "15", "15 m", None])
 def test_duration_rejects_what_the_cli_would_not_take(text: Any) -> None:
-    with pytest.raises(InvalidArgumentError, match=r"k: .* is not a duration"):
-        duration_seconds("k", text)
+    assert duration_seconds(text) is None
+    assert "is not a duration" in str(duration("k", text)[0])
 
 
 def test_pod_spec_meets_the_restricted_pod_security_standard() -> None:
@@ -177,7 +176,7 @@ BASE: OidcLoginRunnerArgs = {
     "namespace": "ci",
     "service_account_name": "runner",
     "organization": "acme",
-    "token_type": "organization",
+    "token_type": TokenType.ORGANIZATION,
 }
 
 
@@ -263,13 +262,16 @@ def test_network_policy_can_be_turned_off() -> None:
         ({"image": "pulumi/pulumi-base"}, "image: 'pulumi/pulumi-base' is not pinned"),
         (
             {"token_expiration_seconds": 599},
-            "token_expiration_seconds: 599 is out of range; expected an integer >= 600",
+            "token_expiration_seconds: 599 is out of range; expected an integer from 600 to 86400",
         ),
         ({"token_type": "team"}, "team_name: missing; token_type 'team' needs it"),
         ({"user_login": "alice"}, "user_login: given with token_type 'organization'"),
         ({"namespace": "CI"}, "namespace: 'CI' is not a valid Kubernetes name"),
         ({"exchanged_token_lifetime": "1 day"}, "exchanged_token_lifetime: '1 day' is not a duration"),
-        ({"backend_url": "http://api.pulumi.com"}, "backend_url: 'http://api.pulumi.com' is not an https:// URL"),
+        (
+            {"backend_url": "http://api.pulumi.com"},
+            "backend_url: 'http://api.pulumi.com' is not accepted; expected an https:// URL without a trailing slash",
+        ),
     ],
 )
 def test_bad_runner_arguments_are_rejected_before_registration(override: dict[str, Any], message: str) -> None:

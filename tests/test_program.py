@@ -5,9 +5,8 @@ from typing import Any
 
 import pytest
 
-from offline_preview.engine import EXAMPLE_EKS_OIDC_ID, ProgramRun, Secret
-from offline_preview.stacks import load_stack_file, stack_names
-from tests.conftest import run_stack
+from keyless.preview.engine import EXAMPLE_EKS_OIDC_ID, ProgramRun, Secret
+from tests.conftest import load_stack_file, run_stack, stack_names
 
 JOB = "kubernetes:batch/v1:Job"
 ISSUER = "pulumiservice:index:OidcIssuer"

@@ -1,17 +1,19 @@
+import re
 from typing import Any
 
 import pytest
 
-from components._common import InvalidArgumentError
-from components.pulumi_cloud_trust import (
-    PulumiCloudTrust,
-    WorkloadPolicy,
-    check_issuer_url,
-    check_workload_policy,
+from components.pulumi_cloud_trust import PulumiCloudTrust, WorkloadPolicy
+from keyless.core.problems import InvalidArgumentError
+from keyless.core.pulumi_cloud import (
+    WORKLOAD_POLICY,
+    PermissionLevel,
+    TokenType,
+    issuer_url,
     policy_rules,
     pulumi_audience,
 )
-from offline_preview.engine import ProgramRun
+from keyless.preview.engine import ProgramRun
 from tests.conftest import run_component
 
 GKE_ISSUER = "https://container.googleapis.com/v1/projects/p/locations/us-central1/clusters/c"
@@ -33,8 +35,7 @@ def test_rules_pin_audience_when_asked() -> None:
 
 @pytest.mark.parametrize("url", [GKE_ISSUER + "/", "http://oidc.example.com", "", "https://"])
 def test_issuer_url_must_be_exact_https_without_trailing_slash(url: str) -> None:
-    with pytest.raises(InvalidArgumentError, match=r"issuer_url: .* no trailing slash"):
-        check_issuer_url("issuer_url", url)
+    assert re.search(r"issuer_url: .* no trailing slash", " ".join(map(str, issuer_url("issuer_url", url))))
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,7 @@ def test_issuer_url_must_be_exact_https_without_trailing_slash(url: str) -> None
         ({"token_type": "team"}, "token_type 'team' needs team_name"),
         ({"token_type": "personal"}, "token_type 'personal' needs user_login"),
         ({"token_type": "runner"}, "token_type 'runner' needs runner_id"),
-        ({"token_type": "organization"}, "needs exactly one of authorized_permissions .* or role_id"),
+        ({"token_type": "organization"}, "needs exactly one of authorized_permissions or role_id"),
         (
             {"token_type": "organization", "authorized_permissions": ["admin"], "role_id": "r"},
             "needs exactly one of",
@@ -54,8 +55,8 @@ def test_issuer_url_must_be_exact_https_without_trailing_slash(url: str) -> None
     ],
 )
 def test_each_token_type_requires_its_companion_only(workload: dict[str, object], message: str) -> None:
-    with pytest.raises(InvalidArgumentError, match=message):
-        check_workload_policy("workloads[0]", {"namespace": "ci", "service_account": "runner", **workload})
+    problems = WORKLOAD_POLICY.check({"namespace": "ci", "service_account": "runner", **workload}, "workloads[0]")
+    assert re.search(message, "\n".join(map(str, problems)))
 
 
 def _issuer(run: ProgramRun) -> dict[str, Any]:
@@ -64,10 +65,15 @@ def _issuer(run: ProgramRun) -> dict[str, Any]:
 
 def test_issuer_registers_one_allow_policy_per_workload_for_all_token_types() -> None:
     workloads: list[WorkloadPolicy] = [
-        {"namespace": "a", "service_account": "org", "token_type": "organization", "authorized_permissions": ["admin"]},
-        {"namespace": "a", "service_account": "team", "token_type": "team", "team_name": "platform"},
-        {"namespace": "b", "service_account": "me", "token_type": "personal", "user_login": "alice"},
-        {"namespace": "b", "service_account": "agent", "token_type": "runner", "runner_id": "r-1"},
+        {
+            "namespace": "a",
+            "service_account": "org",
+            "token_type": TokenType.ORGANIZATION,
+            "authorized_permissions": [PermissionLevel.ADMIN],
+        },
+        {"namespace": "a", "service_account": "team", "token_type": TokenType.TEAM, "team_name": "platform"},
+        {"namespace": "b", "service_account": "me", "token_type": TokenType.PERSONAL, "user_login": "alice"},
+        {"namespace": "b", "service_account": "agent", "token_type": TokenType.RUNNER, "runner_id": "r-1"},
     ]
     run = run_component(
         lambda: PulumiCloudTrust(
@@ -106,7 +112,9 @@ def test_pin_audience_adds_the_org_audience_rule() -> None:
                 "issuer_name": "gke-dev",
                 "pin_audience": True,
                 "max_expiration_seconds": 3600,
-                "workloads": [{"namespace": "ci", "service_account": "r", "token_type": "team", "team_name": "t"}],
+                "workloads": [
+                    {"namespace": "ci", "service_account": "r", "token_type": TokenType.TEAM, "team_name": "t"}
+                ],
             },
         )
     )
@@ -140,7 +148,7 @@ def test_bad_arguments_fail_before_any_resource_is_registered(args: dict[str, ob
         "issuer_name": "n",
         "workloads": [{"namespace": "ci", "service_account": "r", "token_type": "team", "team_name": "t"}],
     }
-    from offline_preview.engine import run_program
+    from keyless.preview.engine import run_program
 
     run = run_program({}, program=lambda: PulumiCloudTrust("trust", {**base, **args}), raise_errors=False)  # type: ignore[typeddict-item]
     assert isinstance(run.error, InvalidArgumentError)

@@ -3,9 +3,8 @@ from typing import Any
 
 import pytest
 
-from offline_preview.stacks import load_stack_file, stack_names
-from stack_config import ConfigError, load_stack_config
-from tests.conftest import run_stack
+from keyless.config import ConfigError, load_stack_config
+from tests.conftest import load_stack_file, run_stack, stack_names
 
 
 def _with(config: dict[str, str], key: str, value: Any) -> dict[str, str]:
@@ -24,7 +23,7 @@ def _workload(config: dict[str, str], **changes: Any) -> dict[str, str]:
 
 
 def _runner(config: dict[str, str], **changes: Any) -> dict[str, str]:
-    return _with(config, "keyless:runner", {**json.loads(config["keyless:runner"]), **changes})
+    return _with(config, "keyless:loginJob", {**json.loads(config["keyless:loginJob"]), **changes})
 
 
 @pytest.mark.parametrize("stack", stack_names())
@@ -59,7 +58,7 @@ BAD_CONFIGS = [
     ),
     (
         lambda c: _workload(c, tokenType="runner", runnerId="r-1", authorizedPermissions=None),
-        "keyless:workloads[0].runner: true is not accepted with tokenType 'runner'",
+        "keyless:workloads[0].runsLoginJob: True is not accepted with tokenType 'runner'",
     ),
     (
         lambda c: _workload(c, namespace="Pulumi_Runner"),
@@ -71,20 +70,20 @@ BAD_CONFIGS = [
     ),
     (
         lambda c: _runner(c, tokenExpirationSeconds=599),
-        "keyless:runner.tokenExpirationSeconds: 599 is out of range; expected an integer from 600 to 86400",
+        "keyless:loginJob.tokenExpirationSeconds: 599 is out of range; expected an integer from 600 to 86400",
     ),
     (
         lambda c: _runner(c, image="pulumi/pulumi-base:latest"),
-        "keyless:runner.image: 'pulumi/pulumi-base:latest' is not pinned; expected a version tag other than 'latest'",
+        "keyless:loginJob.image: 'pulumi/pulumi-base:latest' is not pinned; expected a version tag other than 'latest'",
     ),
-    (lambda c: _runner(c, image="pulumi/pulumi-base"), "keyless:runner.image: 'pulumi/pulumi-base' is not pinned"),
+    (lambda c: _runner(c, image="pulumi/pulumi-base"), "keyless:loginJob.image: 'pulumi/pulumi-base' is not pinned"),
     (
         lambda c: _runner(c, exchangedTokenLifetime="3h"),
-        "keyless:runner.exchangedTokenLifetime: '3h' (10800s) exceeds keyless:issuer.maxExpirationSeconds (7200)",
+        "keyless:loginJob.exchangedTokenLifetime: '3h' (10800s) exceeds keyless:issuer.maxExpirationSeconds (7200)",
     ),
     (
         lambda c: _runner(c, imagePullPolicy="Always"),
-        "keyless:runner.imagePullPolicy: unknown key; expected one of: image,",
+        "keyless:loginJob.imagePullPolicy: unknown key; expected one of: image,",
     ),
     (lambda c: _with(c, "keyless:clusterName", "x"), "keyless:clusterName: unknown key; expected one of: cloud,"),
     (lambda c: _with(c, "gcp:project", None), "keyless:gke.project: missing; set it, or gcp:project"),
@@ -131,9 +130,9 @@ def test_every_problem_is_reported_at_once(dev_config: dict[str, str]) -> None:
 
 
 def test_defaults_fill_what_the_stack_leaves_out(dev_config: dict[str, str]) -> None:
-    config = load_stack_config(_with(_with(dev_config, "keyless:runner", None), "keyless:issuer", None), stack="qa")
-    assert config.runner.token_expiration_seconds == 3600
-    assert config.runner.image.startswith("pulumi/pulumi-base:3.")
+    config = load_stack_config(_with(_with(dev_config, "keyless:loginJob", None), "keyless:issuer", None), stack="qa")
+    assert config.login_job["token_expiration_seconds"] == 3600
+    assert config.login_job["image"].startswith("pulumi/pulumi-base:3.")
     assert config.issuer.name == "keyless-qa"
     assert config.issuer.pin_audience is False
     assert config.pod_security_level == "restricted"

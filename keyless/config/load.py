@@ -47,7 +47,14 @@ def _snake(spec: Spec, raw: Any, here: str, problems: list[Problem], warnings: l
     for old, new in DEPRECATED.get(section, {}).items():
         if old in renamed and by_key.get(old) is None:
             if new in renamed:
-                problems.append(Problem(join(here, old), MISSING, f"is deprecated and {join(here, new)} is also set", "only " + join(here, new)))
+                problems.append(
+                    Problem(
+                        join(here, old),
+                        MISSING,
+                        f"is deprecated and {join(here, new)} is also set",
+                        "only " + join(here, new),
+                    )
+                )
             else:
                 warnings.append(f"{join(here, old)} is deprecated; use {join(here, new)} (the old key goes in 0.3.0)")
                 renamed[new] = renamed[old]
@@ -74,7 +81,8 @@ def _coerce(each: Field, value: Any, key: str, problems: list[Problem], warnings
         return _snake(each.spec, value, key, problems, warnings, name)
     if each.spec is not None and each.kind == "objects" and isinstance(value, list):
         return [
-            _snake(each.spec, item, f"{key}[{index}]", problems, warnings, f"{name}[]") for index, item in enumerate(value)
+            _snake(each.spec, item, f"{key}[{index}]", problems, warnings, f"{name}[]")
+            for index, item in enumerate(value)
         ]
     return value
 
@@ -98,7 +106,9 @@ def parse(raw: RawConfig) -> StackConfig:
         config["workloads"] = []
     if isinstance(config.get("gke"), dict) and config["gke"].get("project") is None and values.get("gcp:project"):
         config["gke"]["project"] = values["gcp:project"]
-    problems += [p for p in STACK.check(config, PREFIX, camel) if not (p.key == f"{PREFIX}workloads" and p.value is MISSING)]
+    problems += [
+        p for p in STACK.check(config, PREFIX, camel) if not (p.key == f"{PREFIX}workloads" and p.value is MISSING)
+    ]
     problems += _across_sections(config, values, raw.secret_keys)
     if problems:
         secrets = [str(values[key]) for key in raw.secret_keys if key in values]
@@ -118,7 +128,11 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
     cloud = config.get("cloud")
     for name in ("gke", "eks", "existing"):
         if name != cloud and config.get(name) is not None:
-            problems.append(Problem(f"{PREFIX}{name}", MISSING, f"is set, but {PREFIX}cloud is {cloud!r}", "remove it or switch cloud"))
+            problems.append(
+                Problem(
+                    f"{PREFIX}{name}", MISSING, f"is set, but {PREFIX}cloud is {cloud!r}", "remove it or switch cloud"
+                )
+            )
     kubeconfig = config.get("kubeconfig")
     if kubeconfig is not None and f"{PREFIX}kubeconfig" not in secret_keys:
         problems.append(
@@ -130,7 +144,11 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
             )
         )
     if kubeconfig is not None and cloud != "existing":
-        problems.append(Problem(f"{PREFIX}kubeconfig", MISSING, f"applies to cloud 'existing' only; this stack's cloud is {cloud!r}"))
+        problems.append(
+            Problem(
+                f"{PREFIX}kubeconfig", MISSING, f"applies to cloud 'existing' only; this stack's cloud is {cloud!r}"
+            )
+        )
     identity_cloud: str | None = cloud
     if cloud == "gke":
         gke = config.get("gke") or {}
@@ -141,10 +159,16 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
     elif cloud == "eks":
         if not values.get("aws:region"):
             problems.append(
-                Problem("aws:region", MISSING, "missing; the EKS cluster's region is set with `pulumi config set aws:region …`")
+                Problem(
+                    "aws:region",
+                    MISSING,
+                    "missing; the EKS cluster's region is set with `pulumi config set aws:region …`",
+                )
             )
         if not isinstance(config.get("eks"), Mapping):
-            problems.append(Problem(f"{PREFIX}eks", MISSING, "missing", "the EKS cluster's clusterName and kubernetesVersion"))
+            problems.append(
+                Problem(f"{PREFIX}eks", MISSING, "missing", "the EKS cluster's clusterName and kubernetesVersion")
+            )
     elif cloud == "existing":
         existing = config.get("existing")
         if not isinstance(existing, Mapping):
@@ -168,15 +192,26 @@ def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str,
     here = f"{PREFIX}existing"
     problems = []
     identity_cloud = existing.get("identity_cloud")
-    lookup = existing.get("lookup") if isinstance(existing.get("lookup"), Mapping) else {}
+    lookup: Mapping[str, Any] = existing["lookup"] if isinstance(existing.get("lookup"), Mapping) else {}
     has_lookup = bool(lookup) and lookup.get("cluster_name") is not None
     if has_lookup and identity_cloud == "none":
-        problems.append(Problem(f"{here}.lookup", MISSING, "a lookup needs identityCloud gke or eks, to know where to look; got 'none'"))
+        problems.append(
+            Problem(
+                f"{here}.lookup", MISSING, "a lookup needs identityCloud gke or eks, to know where to look; got 'none'"
+            )
+        )
     if has_lookup and identity_cloud == "gke" and lookup.get("location") is None:
-        problems.append(Problem(f"{here}.lookup.location", MISSING, "missing; a GKE lookup needs the cluster's region or zone"))
+        problems.append(
+            Problem(f"{here}.lookup.location", MISSING, "missing; a GKE lookup needs the cluster's region or zone")
+        )
     if not has_lookup and existing.get("issuer_url") is None:
         problems.append(
-            Problem(f"{here}.issuerUrl", MISSING, "missing", f"the cluster's OIDC issuer URL, or {here}.lookup.clusterName to look it up")
+            Problem(
+                f"{here}.issuerUrl",
+                MISSING,
+                "missing",
+                f"the cluster's OIDC issuer URL, or {here}.lookup.clusterName to look it up",
+            )
         )
     if not has_lookup and kubeconfig is None:
         problems.append(
@@ -189,7 +224,9 @@ def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str,
             )
         )
     if identity_cloud == "gke" and not values.get("gcp:project"):
-        problems.append(Problem("gcp:project", MISSING, "missing; Workload Identity on an existing GKE cluster needs the project"))
+        problems.append(
+            Problem("gcp:project", MISSING, "missing; Workload Identity on an existing GKE cluster needs the project")
+        )
     if identity_cloud == "eks" and has_lookup and not values.get("aws:region"):
         problems.append(Problem("aws:region", MISSING, "missing; an EKS lookup needs the cluster's region"))
     if identity_cloud != "eks" and existing.get("oidc_provider_arn") is not None:
@@ -233,12 +270,19 @@ def _workloads(workloads: Any, identity_cloud: str | None) -> list[Problem]:
                 )
     if len(login) > 1:
         problems.append(
-            Problem(f"{PREFIX}workloads", MISSING, f"runsLoginJob: true is set on workloads {login}", "it on at most one workload")
+            Problem(
+                f"{PREFIX}workloads",
+                MISSING,
+                f"runsLoginJob: true is set on workloads {login}",
+                "it on at most one workload",
+            )
         )
     return problems
 
 
-def _model(config: Mapping[str, Any], values: Mapping[str, Any], raw: RawConfig, warnings: tuple[str, ...]) -> StackConfig:
+def _model(
+    config: Mapping[str, Any], values: Mapping[str, Any], raw: RawConfig, warnings: tuple[str, ...]
+) -> StackConfig:
     cloud = config["cloud"]
     workloads = tuple(_workload(sections.WORKLOAD.resolved(item)) for item in config["workloads"])
     issuer = sections.ISSUER.resolved(config.get("issuer") or {})
@@ -247,12 +291,18 @@ def _model(config: Mapping[str, Any], values: Mapping[str, Any], raw: RawConfig,
         gke = sections.GKE.resolved(config["gke"])
     elif cloud == "eks":
         eks_values = sections.EKS.resolved(config["eks"])
-        cluster_args = {key: eks_values[key] for key in eks_values if key not in ("oidc_provider_arn", "oidc_thumbprints")}
+        cluster_args = {
+            key: eks_values[key] for key in eks_values if key not in ("oidc_provider_arn", "oidc_thumbprints")
+        }
         cluster_args["region"] = values["aws:region"]
         if cluster_args.get("subnet_ids") is None:
             cluster_args.pop("subnet_ids", None)
         thumbprints = eks_values.get("oidc_thumbprints")
-        eks = EksConfig(cluster_args, eks_values.get("oidc_provider_arn"), None if thumbprints is None else tuple(thumbprints))
+        eks = EksConfig(
+            cast(Any, cluster_args),
+            eks_values.get("oidc_provider_arn"),
+            None if thumbprints is None else tuple(thumbprints),
+        )
     else:
         existing = _existing_model(sections.EXISTING.resolved(config["existing"]), config.get("kubeconfig"), values)
     return StackConfig(
@@ -267,7 +317,7 @@ def _model(config: Mapping[str, Any], values: Mapping[str, Any], raw: RawConfig,
         ),
         pod_security_level=str(config["pod_security_level"]),
         create_namespaces=bool(config["create_namespaces"]),
-        gke=gke,
+        gke=cast(Any, gke),
         eks=eks,
         existing=existing,
         warnings=warnings,
@@ -308,7 +358,7 @@ def _existing_model(existing: Mapping[str, Any], kubeconfig: Any, values: Mappin
         args["eks"] = {"cluster_name": lookup["cluster_name"], "region": values.get("aws:region") or ""}
     return ExistingConfig(
         identity_cloud=cast(Any, identity_cloud),
-        cluster_args=args,
+        cluster_args=cast(Any, args),
         gcp_project=values.get("gcp:project"),
         oidc_provider_arn=existing.get("oidc_provider_arn"),
     )

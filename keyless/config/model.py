@@ -7,9 +7,20 @@ in :mod:`keyless.core`, and every key spelling in :mod:`keyless.config.sections`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from keyless.core.naming import workload_resource_name
+
+if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
+    from components.eks_cluster import EksClusterArgs
+    from components.eks_oidc_provider import EksOidcProviderArgs
+    from components.existing_cluster import ExistingClusterArgs
+    from components.gcp_workload_identity import GcpWorkloadIdentityArgs
+    from components.gke_cluster import GkeClusterArgs
+    from components.irsa_role import IrsaRoleArgs
+    from components.oidc_login_runner import OidcLoginRunnerArgs
+    from components.pulumi_cloud_trust import PulumiCloudTrustArgs
+    from components.restricted_namespace import RestrictedNamespaceArgs
 
 Cloud = Literal["gke", "eks", "existing"]
 IdentityCloud = Literal["gke", "eks", "none"]
@@ -42,7 +53,7 @@ class WorkloadConfig:
     def resource_name(self) -> str:
         return workload_resource_name(self.namespace, self.service_account)
 
-    def gcp_identity_args(self, project: Any, workload_pool: Any) -> dict[str, Any]:
+    def gcp_identity_args(self, project: Any, workload_pool: Any) -> GcpWorkloadIdentityArgs:
         """``GcpWorkloadIdentity`` args."""
         return {
             "project": project,
@@ -52,9 +63,9 @@ class WorkloadConfig:
             "project_roles": list(self.gcp_roles),
         }
 
-    def irsa_args(self, oidc_provider_arn: Any, issuer_url: Any) -> dict[str, Any]:
+    def irsa_args(self, oidc_provider_arn: Any, issuer_url: Any) -> IrsaRoleArgs:
         """``IrsaRole`` args."""
-        args: dict[str, Any] = {
+        args: IrsaRoleArgs = {
             "oidc_provider_arn": oidc_provider_arn,
             "issuer_url": issuer_url,
             "service_accounts": [{"namespace": self.namespace, "name": self.service_account}],
@@ -85,21 +96,21 @@ class ExistingConfig:
     """A cluster someone else runs; ``cluster_args`` are the ``ExistingCluster`` args."""
 
     identity_cloud: IdentityCloud
-    cluster_args: dict[str, Any] = field(repr=False)
+    cluster_args: ExistingClusterArgs = field(repr=False)
     gcp_project: str | None = None
     oidc_provider_arn: str | None = None
 
 
 @dataclass(frozen=True)
 class EksConfig:
-    cluster_args: dict[str, Any]
+    cluster_args: EksClusterArgs
     """``EksCluster`` args."""
     oidc_provider_arn: str | None = None
     oidc_thumbprints: tuple[str, ...] | None = None
 
-    def oidc_provider_args(self, issuer_url: Any) -> dict[str, Any]:
+    def oidc_provider_args(self, issuer_url: Any) -> EksOidcProviderArgs:
         """``EksOidcProvider`` args."""
-        args: dict[str, Any] = {"issuer_url": issuer_url}
+        args: EksOidcProviderArgs = {"issuer_url": issuer_url}
         if self.oidc_thumbprints is not None:
             args["thumbprints"] = list(self.oidc_thumbprints)
         return args
@@ -115,7 +126,7 @@ class StackConfig:
     issuer: IssuerConfig
     pod_security_level: str = "restricted"
     create_namespaces: bool = True
-    gke: dict[str, Any] | None = None
+    gke: GkeClusterArgs | None = None
     """``GkeCluster`` args."""
     eks: EksConfig | None = None
     existing: ExistingConfig | None = None
@@ -140,29 +151,30 @@ class StackConfig:
     def namespaces(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(w.namespace for w in self.workloads))
 
-    def namespace_args(self, name: str) -> dict[str, Any]:
+    def namespace_args(self, name: str) -> RestrictedNamespaceArgs:
         """``RestrictedNamespace`` args."""
-        return {"name": name, "pod_security_level": self.pod_security_level}
+        return cast("RestrictedNamespaceArgs", {"name": name, "pod_security_level": self.pod_security_level})
 
-    def trust_args(self, issuer_url: Any) -> dict[str, Any]:
+    def trust_args(self, issuer_url: Any) -> PulumiCloudTrustArgs:
         """``PulumiCloudTrust`` args."""
         return {
             "organization": self.organization,
             "issuer_url": issuer_url,
             "issuer_name": self.issuer.name,
-            "workloads": [dict(workload.policy) for workload in self.workloads],
+            "workloads": [cast(Any, dict(workload.policy)) for workload in self.workloads],
             "max_expiration_seconds": self.issuer.max_expiration_seconds,
             "pin_audience": self.issuer.pin_audience,
         }
 
-    def login_job_args(self, namespace: Any, service_account_name: Any) -> dict[str, Any]:
+    def login_job_args(self, namespace: Any, service_account_name: Any) -> OidcLoginRunnerArgs:
         """``OidcLoginRunner`` args for the workload marked ``runsLoginJob``."""
         workload = self.login_workload
         assert workload is not None, "no workload runs the login Job"
-        return {
+        args = {
             **self.login_job,
             **workload.login_flags(),
             "namespace": namespace,
             "service_account_name": service_account_name,
             "organization": self.organization,
         }
+        return cast("OidcLoginRunnerArgs", args)

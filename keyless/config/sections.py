@@ -9,9 +9,10 @@ component's args and appear in the generated reference (``docs/configuration.md`
 from __future__ import annotations
 
 from dataclasses import replace
-from enum import Enum
+from enum import StrEnum
 
 from keyless.core import aws, gcp, kubernetes, login_job, pulumi_cloud
+from keyless.core.problems import Problem
 from keyless.core.spec import Field, Spec, required
 from keyless.core.values import boolean, choice, list_of, text
 
@@ -19,7 +20,7 @@ NAMESPACE = "keyless"
 PREFIX = f"{NAMESPACE}:"
 
 
-class Cloud(str, Enum):
+class Cloud(StrEnum):
     """Where the cluster comes from."""
 
     GKE = "gke"
@@ -27,7 +28,7 @@ class Cloud(str, Enum):
     EXISTING = "existing"
 
 
-class IdentityCloud(str, Enum):
+class IdentityCloud(StrEnum):
     """Whose cloud identities an existing cluster's workloads get."""
 
     GKE = "gke"
@@ -42,7 +43,10 @@ WORKLOAD = pulumi_cloud.WORKLOAD_POLICY.extend(
             boolean, False, "bool", doc="The login Job runs as this workload's service account (at most one workload)."
         ),
         "gcp_roles": Field(
-            list_of(gcp.project_role), (), "list", doc="GKE: project roles granted to the workload's Google service account."
+            list_of(gcp.project_role),
+            (),
+            "list",
+            doc="GKE: project roles granted to the workload's Google service account.",
         ),
         "aws_managed_policy_arns": Field(
             list_of(aws.policy_arn), (), "list", doc="EKS: managed policies attached to the workload's IRSA role."
@@ -75,7 +79,9 @@ EKS = aws.EKS_CLUSTER.only(
             aws.oidc_provider_arn, doc="Reuse the cluster's IAM OIDC provider instead of creating one."
         ),
         "oidc_thumbprints": Field(
-            list_of(aws.thumbprint), kind="list", doc="Pin the issuer CA's thumbprints (AWS verifies EKS issuers without)."
+            list_of(aws.thumbprint),
+            kind="list",
+            doc="Pin the issuer CA's thumbprints (AWS verifies EKS issuers without).",
         ),
     },
 )
@@ -96,7 +102,9 @@ EXISTING = Spec(
         "issuer_url": Field(pulumi_cloud.issuer_url, doc="The cluster's OIDC issuer, exactly as its tokens' iss."),
         "context": Field(text, doc="Kubeconfig context to use (default: its current context)."),
         "lookup": Field(kind="object", spec=LOOKUP, doc="Look the cluster up on GKE or EKS."),
-        "oidc_provider_arn": Field(aws.oidc_provider_arn, doc="EKS: the cluster's IAM OIDC provider; omit to create one."),
+        "oidc_provider_arn": Field(
+            aws.oidc_provider_arn, doc="EKS: the cluster's IAM OIDC provider; omit to create one."
+        ),
     },
 )
 
@@ -124,8 +132,7 @@ ISSUER = Spec(
 )
 
 
-def _workload_list(key: str, value: object) -> list:  # type: ignore[type-arg]
-    from keyless.core.problems import Problem
+def _workload_list(key: str, value: object) -> list[Problem]:
 
     if not isinstance(value, list) or not value:
         return [Problem(key, value, "is not accepted", "a non-empty list of workloads")]
@@ -142,7 +149,10 @@ STACK = Spec(
             doc="Pod Security Standard of the namespaces this stack creates.",
         ),
         "create_namespaces": Field(
-            boolean, True, "bool", doc="Create the workloads' namespaces; false on a cluster whose namespaces others own."
+            boolean,
+            True,
+            "bool",
+            doc="Create the workloads' namespaces; false on a cluster whose namespaces others own.",
         ),
         "gke": Field(kind="object", spec=GKE, doc="cloud gke: the GKE cluster to create."),
         "eks": Field(kind="object", spec=EKS, doc="cloud eks: the EKS cluster to create (region: aws:region)."),

@@ -8,7 +8,6 @@ The trust policy counts against IAM's ACLSizePerRole quota (2,048 characters by 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -125,7 +124,9 @@ def _service_accounts(key: str, refs: Any) -> list[Problem]:
     if not isinstance(refs, (list, tuple)) or not refs:
         return [Problem(key, refs, "is not accepted", "a non-empty list of {namespace, name}")]
     subjects = [
-        service_account_subject(ref.get("namespace"), ref.get("name")) for ref in refs if isinstance(ref, Mapping)
+        service_account_subject(str(ref.get("namespace")), str(ref.get("name")))
+        for ref in refs
+        if isinstance(ref, Mapping)
     ]
     duplicates = sorted({s for s in subjects if subjects.count(s) > 1})
     if duplicates:

@@ -17,7 +17,12 @@ def _one_source(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     lookups = [name for name in ("gke", "eks") if values.get(name) is not None]
     if len(lookups) > 1:
         return [
-            Problem(keys.here, MISSING, f"{keys.name('gke')} and {keys.name('eks')} were both given", "at most one cluster lookup")
+            Problem(
+                keys.here,
+                MISSING,
+                f"{keys.name('gke')} and {keys.name('eks')} were both given",
+                "at most one cluster lookup",
+            )
         ]
     problems = []
     if not lookups and values.get("issuer_url") is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from enum import Enum
+from enum import StrEnum
 
 from keyless.core.spec import Field, Spec, required
 from keyless.core.values import boolean, choice, dns1123_label, int_range, list_of, pattern, text
@@ -15,7 +15,7 @@ DEFAULT_MACHINE_TYPE = "e2-standard-2"
 DEFAULT_NODE_COUNT = 1
 
 
-class ReleaseChannel(str, Enum):
+class ReleaseChannel(StrEnum):
     """GKE release channel of the control plane and nodes."""
 
     RAPID = "RAPID"
@@ -79,7 +79,10 @@ def gke_kubeconfig(context: str, endpoint: str, ca_certificate: str) -> str:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": context, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate}}
+                {
+                    "name": context,
+                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate},
+                }
             ],
             "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
             "current-context": context,

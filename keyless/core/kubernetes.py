@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from keyless.core.problems import MISSING, Problem
@@ -11,7 +11,7 @@ from keyless.core.spec import Field, Keys, Spec, required
 from keyless.core.values import choice, dns1123_label
 
 
-class PodSecurityLevel(str, Enum):
+class PodSecurityLevel(StrEnum):
     """A Pod Security Standard; anything but ``restricted`` loosens a namespace on purpose."""
 
     RESTRICTED = "restricted"

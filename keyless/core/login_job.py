@@ -69,7 +69,9 @@ def _login_flags(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
                 )
             )
         if not given and flag == wanted:
-            problems.append(Problem(keys.of(name), MISSING, f"missing; {keys.name('token_type')} {token_type!r} needs it"))
+            problems.append(
+                Problem(keys.of(name), MISSING, f"missing; {keys.name('token_type')} {token_type!r} needs it")
+            )
     return problems
 
 
@@ -97,9 +99,7 @@ LOGIN_JOB = Spec(
 )
 
 
-def lifetime_within_issuer_maximum(
-    key: str, lifetime: Any, maximum_key: str, maximum_seconds: Any
-) -> list[Problem]:
+def lifetime_within_issuer_maximum(key: str, lifetime: Any, maximum_key: str, maximum_seconds: Any) -> list[Problem]:
     """The exchanged token's lifetime may not exceed what the issuer allows."""
     seconds = duration_seconds(lifetime)
     if seconds is None or not isinstance(maximum_seconds, int) or seconds <= maximum_seconds:

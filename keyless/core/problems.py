@@ -66,9 +66,7 @@ class InvalidArgumentError(pulumi.RunError, ValueError):
     """
 
     def __init__(self, problems: Sequence[Problem] | str, heading: str | None = None) -> None:
-        self.problems: list[Problem] = (
-            [Problem("", MISSING, problems)] if isinstance(problems, str) else list(problems)
-        )
+        self.problems: list[Problem] = [Problem("", MISSING, problems)] if isinstance(problems, str) else list(problems)
         lines = [str(problem) for problem in self.problems]
         if heading is None and len(lines) == 1:
             message = lines[0]

@@ -8,7 +8,7 @@ what it grants in one companion field; the CLI can request every type but ``runn
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from keyless.core.problems import MISSING, UNKNOWN, Problem
@@ -16,7 +16,7 @@ from keyless.core.spec import Field, Keys, Spec, required
 from keyless.core.values import boolean, choice, dns1123_label, int_range, list_of, repeated, text
 
 
-class TokenType(str, Enum):
+class TokenType(StrEnum):
     """The Pulumi token an exchange yields."""
 
     ORGANIZATION = "organization"
@@ -25,7 +25,7 @@ class TokenType(str, Enum):
     RUNNER = "runner"
 
 
-class PermissionLevel(str, Enum):
+class PermissionLevel(StrEnum):
     """Legacy permissions of an organization token (the current model is a role)."""
 
     ADMIN = "admin"

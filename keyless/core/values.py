@@ -84,7 +84,9 @@ def pattern(regex: str, what: str, accepted: str) -> Rule:
     compiled = re.compile(regex)
 
     def rule(key: str, value: Any) -> list[Problem]:
-        if not isinstance(value, str) or not compiled.fullmatch(value):
+        if not isinstance(value, str):
+            return text(key, value)
+        if not compiled.fullmatch(value):
             return [Problem(key, value, f"is not {what}", accepted)]
         return []
 

@@ -53,6 +53,10 @@ def render(schema: Mapping[str, Any] | None = None) -> str:
         lines += [""]
     for token, definition in schema.get("types", {}).items():
         name = token.rsplit(":", 1)[-1]
+        if "enum" in definition:
+            values = ", ".join(f"`{member['value']}`" for member in definition["enum"])
+            lines += [f"#### enum `{name}`", "", f"{_cell(definition.get('description'))} Values: {values}.", ""]
+            continue
         lines += [f"#### type `{name}`", ""]
         lines += _table(definition.get("properties", {}), definition.get("required", []), "field")
         lines += [""]
