@@ -1,5 +1,6 @@
 """The components as a package: the schema other languages see, the README's reference, the examples."""
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from keyless.config import reference as config_reference
 from keyless.docs import between
 from keyless.package.reference import END, START, render, type_name
 from keyless.package.schema import package_schema, served_components
-from keyless.preview.engine import run_program
+from keyless.preview.artifacts import preview_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,27 +65,53 @@ def test_configuration_reference_lists_every_key_the_config_accepts(schema: dict
     assert "`keyless:runner` → `keyless:loginJob`" in documented
 
 
-@pytest.mark.parametrize("example", ["python-existing-cluster", "python-runner-only"])
-def test_python_examples_run_under_mocks(example: str) -> None:
-    config = {
-        "keyless-example:organization": "acme",
-        "keyless-example:issuerUrl": "https://oidc.example.com/cluster",
-        "keyless-example:kubeconfig": "apiVersion: v1",
-        "keyless-example:runnerId": "r-1",
-        "keyless-example:team": "platform",
-    }
-    run = run_program(
-        config,
-        project="keyless-example",
-        secret_keys=["keyless-example:kubeconfig"],
-        program=ROOT / "examples" / example / "__main__.py",
-    )
+PYTHON_EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("python-*/__main__.py"))
+
+
+def test_every_example_is_a_pulumi_project_with_a_readme() -> None:
+    examples = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
+    assert len(examples) >= 5
+    for example in examples:
+        project = yaml.safe_load((example / "Pulumi.yaml").read_text())
+        assert project["name"].startswith("keyless-"), example.name
+        assert (example / "README.md").is_file(), example.name
+        if project["runtime"] == "yaml":
+            continue
+        assert project["runtime"]["name"] == "python", example.name
+        assert "-e ../.." in (example / "requirements.txt").read_text().splitlines(), example.name
+
+
+@pytest.mark.parametrize("example", PYTHON_EXAMPLES)
+def test_python_examples_run_under_mocks_with_their_stack_file(example: str) -> None:
+    """Each example runs as its own project, from its own Pulumi.example.yaml."""
+    preview = preview_stack("example", ROOT / "examples" / example)
+    run = preview.run
     assert run.of_type("pulumi:providers:kubernetes")
     assert all(r.provider for r in run.registrations if r.type.startswith("kubernetes:") and r.custom)
-    if example == "python-existing-cluster":
-        assert run.one("pulumiservice:index:OidcIssuer").plain_inputs["policies"][0]["tokenType"] == "runner"
-    else:
-        assert run.one("kubernetes:batch/v1:Job").plain_inputs["metadata"]["namespace"] == "ci"
+    expected = {
+        "python-existing-cluster": "pulumiservice:index:OidcIssuer",
+        "python-runner-only": "kubernetes:batch/v1:Job",
+        "python-irsa": "aws:iam/role:Role",
+        "python-workload-identity": "gcp:serviceaccount/iAMMember:IAMMember",
+    }[example]
+    assert run.of_type(expected)
+
+
+def test_irsa_example_trusts_exactly_its_service_account() -> None:
+    run = preview_stack("example", ROOT / "examples" / "python-irsa").run
+    trust = json.loads(run.one("aws:iam/role:Role").plain_inputs["assumeRolePolicy"])
+    conditions = trust["Statement"][0]["Condition"]["StringEquals"]
+    host = "oidc.eks.eu-west-1.amazonaws.com/id/0F1E2D3C4B5A69788796A5B4C3D2E1F0"
+    assert conditions == {f"{host}:aud": "sts.amazonaws.com", f"{host}:sub": "system:serviceaccount:apps:reporter"}
+    annotations = run.one("kubernetes:core/v1:ServiceAccount").plain_inputs["metadata"]["annotations"]
+    assert annotations["eks.amazonaws.com/role-arn"] == run.one("aws:iam/role:Role").state["arn"]
+
+
+def test_workload_identity_example_binds_exactly_its_service_account() -> None:
+    run = preview_stack("example", ROOT / "examples" / "python-workload-identity").run
+    binding = run.one("gcp:serviceaccount/iAMMember:IAMMember").plain_inputs
+    assert binding["member"] == "serviceAccount:my-gcp-project.svc.id.goog[apps/reporter]"
+    assert binding["role"] == "roles/iam.workloadIdentityUser"
 
 
 def test_yaml_example_uses_only_what_the_schema_serves(schema: dict[str, Any]) -> None:

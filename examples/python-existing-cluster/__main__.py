@@ -1,14 +1,13 @@
 """Another Python stack reusing two components for a cluster it already has.
 
 Pulumi Cloud trusts the cluster's tokens for one service account, which this stack creates;
-no cluster, cloud identity or runner Job is involved. Install the components with
-``pip install "keyless-k8s-pulumi @ git+https://github.com/<org>/<repo>@v0.1.0"``.
+no cluster, cloud identity or login Job is involved.
 """
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import PulumiCloudTrust, WorkloadServiceAccount
+from components import PulumiCloudTrust, TokenType, WorkloadServiceAccount
 
 config = pulumi.Config()
 organization = config.require("organization")
@@ -30,7 +29,7 @@ trust = PulumiCloudTrust(
             {
                 "namespace": "pulumi-agents",
                 "service_account": "deployment-agent",
-                "token_type": "runner",
+                "token_type": TokenType.RUNNER,
                 "runner_id": config.require("runnerId"),
             }
         ],

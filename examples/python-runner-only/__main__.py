@@ -1,4 +1,4 @@
-"""Another Python stack running only the login Job, against an issuer registered elsewhere.
+"""Only the login Job, against an issuer registered elsewhere.
 
 Useful as a smoke test after changing issuer policies: the Job proves that the service account
 can still exchange its token.
@@ -7,7 +7,7 @@ can still exchange its token.
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import OidcLoginRunner
+from components import OidcLoginRunner, TokenType
 
 config = pulumi.Config()
 cluster = k8s.Provider("cluster", kubeconfig=config.require_secret("kubeconfig"))
@@ -18,7 +18,7 @@ runner = OidcLoginRunner(
         "namespace": config.get("namespace") or "ci",
         "service_account_name": config.get("serviceAccount") or "ci-runner",
         "organization": config.require("organization"),
-        "token_type": "team",
+        "token_type": TokenType.TEAM,
         "team_name": config.require("team"),
         "exchanged_token_lifetime": "15m",
     },
