@@ -66,30 +66,31 @@ run_program({{"aws:region": "us-west-2"}}, program=Path({root!r}) / "benchmarks"
 """
 
 
-def timed(code: str, runs: int, cwd: Path = ROOT) -> float:
-    samples = []
+def interleaved(programs: list[tuple[str, Path]], runs: int) -> list[float]:
+    """Median seconds of each ``(code, cwd)``, run in turn so that drift in load hits all alike."""
+    samples: list[list[float]] = [[] for _ in programs]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([PYTHON, "-c", code], cwd=cwd, check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for index, (code, cwd) in enumerate(programs):
+            start = time.perf_counter()
+            subprocess.run([PYTHON, "-c", code], cwd=cwd, check=True, capture_output=True)
+            samples[index].append(time.perf_counter() - start)
+    return [statistics.median(each) for each in samples]
 
 
-def baseline_preview(ref: str, stack: str, runs: int) -> float:
-    """The preview of ``stack`` as commit ``ref`` had it, timed in this run."""
-    with tempfile.TemporaryDirectory() as folder:
-        tree = Path(folder) / "baseline"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True
-        )
-        try:
-            packaged = (tree / "keyless" / "preview").is_dir()
-            template = PREVIEW_PROJECT if packaged else PREVIEW_BEFORE_PACKAGE
-            return timed(template.format(root=str(tree), stack=stack, eager=""), runs, cwd=tree)
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True, capture_output=True
-            )
+def timed(code: str, runs: int, cwd: Path = ROOT) -> float:
+    return interleaved([(code, cwd)], runs)[0]
+
+
+def worktree(ref: str, folder: Path) -> Path:
+    tree = folder / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True)
+    return tree
+
+
+def baseline_code(tree: Path, stack: str) -> str:
+    """The preview of ``stack`` as the checked-out commit had it."""
+    template = PREVIEW_PROJECT if (tree / "keyless" / "preview").is_dir() else PREVIEW_BEFORE_PACKAGE
+    return template.format(root=str(tree), stack=stack, eager="")
 
 
 def main() -> int:
@@ -104,12 +105,23 @@ def main() -> int:
         rows.append(
             (f"import ({cloud})", timed(PROJECT_IMPORTS[cloud], args.runs), timed(BARE_IMPORTS[cloud], args.runs))
         )
-    for stack, cloud in STACK_CLOUDS.items():
-        project = timed(PREVIEW_PROJECT.format(root=str(ROOT), stack=stack, eager=""), args.runs)
-        bare = timed(PREVIEW_BARE.format(root=str(ROOT), cloud=cloud), args.runs)
-        rows.append((f"preview {stack}", project, bare))
-        if args.baseline:
-            rows.append((f"  at {args.baseline}", baseline_preview(args.baseline, stack, args.runs), bare))
+    with tempfile.TemporaryDirectory() as folder:
+        tree = worktree(args.baseline, Path(folder)) if args.baseline else None
+        try:
+            for stack, cloud in STACK_CLOUDS.items():
+                programs = [
+                    (PREVIEW_PROJECT.format(root=str(ROOT), stack=stack, eager=""), ROOT),
+                    (PREVIEW_BARE.format(root=str(ROOT), cloud=cloud), ROOT),
+                ]
+                if tree is not None:
+                    programs.append((baseline_code(tree, stack), tree))
+                medians = interleaved(programs, args.runs)
+                rows.append((f"preview {stack}", medians[0], medians[1]))
+                if tree is not None:
+                    rows.append((f"  at {args.baseline}", medians[2], medians[1]))
+        finally:
+            if tree is not None:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
 
     print(f"median of {args.runs} fresh processes, Python {sys.version.split()[0]}")
     print(f"{'measurement':<22} {'project':>9} {'bare':>9} {'ratio':>7}")
