@@ -16,7 +16,7 @@ import pulumi
 from keyless.core.problems import InvalidArgumentError, raise_problems
 from keyless.core.spec import Field, Spec, check_field, is_unknown, join
 
-__all__ = ["InvalidArgumentError", "child_opts", "metadata_field", "validated"]
+__all__ = ["InvalidArgumentError", "aliases", "child_opts", "metadata_field", "validated"]
 
 
 def validated(spec: Spec, args: Mapping[str, Any], here: str = "") -> dict[str, Any]:
@@ -56,6 +56,11 @@ def _checked_now(each: Field, key: str, value: Any) -> Any:
         return None
     raise_problems(check_field(each, key, value))
     return value
+
+
+def aliases(earlier_name: str | None) -> list[pulumi.Input[str] | pulumi.Alias] | None:
+    """The alias that moves a renamed child in a live stack instead of replacing it."""
+    return None if earlier_name is None else [pulumi.Alias(name=earlier_name)]
 
 
 def child_opts(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:

@@ -6,9 +6,9 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_gcp import projects, serviceaccount
 
-from components._common import child_opts, validated
+from components._common import aliases, child_opts, validated
 from keyless.core.gcp import GCP_WORKLOAD_IDENTITY, WORKLOAD_IDENTITY_USER, gsa_account_id, workload_identity_member
-from keyless.core.naming import resource_suffix, type_token
+from keyless.core.naming import child_names, type_token
 
 
 class GcpWorkloadIdentityArgs(TypedDict):
@@ -62,13 +62,14 @@ class GcpWorkloadIdentity(pulumi.ComponentResource):
             member=member,
             opts=child_opts(self),
         )
-        for role in checked["project_roles"]:
+        roles = list(checked["project_roles"])
+        for role, (child, earlier) in zip(roles, child_names(name, roles), strict=True):
             projects.IAMMember(
-                f"{name}-{resource_suffix(role)}",
+                child,
                 project=checked["project"],
                 role=role,
                 member=gsa.email.apply(lambda email: f"serviceAccount:{email}"),
-                opts=child_opts(self),
+                opts=child_opts(self, aliases=aliases(earlier)),
             )
 
         self.email = gsa.email

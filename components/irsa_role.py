@@ -6,9 +6,17 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_aws import iam
 
-from components._common import child_opts, validated
-from keyless.core.aws import IRSA_ROLE, irsa_trust_policy, issuer_host, policy_json, subjects_of, trust_policy_size
-from keyless.core.naming import resource_suffix, type_token
+from components._common import aliases, child_opts, validated
+from keyless.core.aws import (
+    IRSA_ROLE,
+    irsa_trust_policy,
+    policy_json,
+    provider_issuer_host,
+    same_issuer,
+    subjects_of,
+    trust_policy_size,
+)
+from keyless.core.naming import child_names, type_token
 from keyless.core.problems import raise_problems
 
 
@@ -22,8 +30,9 @@ class ServiceAccountRef(TypedDict):
 class IrsaRoleArgs(TypedDict):
     oidc_provider_arn: pulumi.Input[str]
     """ARN of the cluster's IAM OIDC provider."""
-    issuer_url: pulumi.Input[str]
-    """The cluster's issuer (``https://oidc.eks…``); its host prefixes the condition keys."""
+    issuer_url: NotRequired[pulumi.Input[str]]
+    """The cluster's issuer (``https://oidc.eks…``), to check it is the one the provider names; the
+    condition keys are always derived from ``oidc_provider_arn``."""
     service_accounts: Sequence[ServiceAccountRef]
     """The only service accounts that may assume the role."""
     managed_policy_arns: NotRequired[Sequence[str]]
@@ -52,8 +61,10 @@ class IrsaRole(pulumi.ComponentResource):
         limit = checked["max_trust_policy_size"]
         super().__init__(type_token("IrsaRole"), name, None, opts)
 
-        def trust_document(parts: list[str]) -> str:
-            document = policy_json(irsa_trust_policy(parts[0], issuer_host(parts[1]), subjects))
+        def trust_document(parts: list[str | None]) -> str:
+            provider_arn, issuer = str(parts[0]), parts[1]
+            raise_problems(same_issuer("oidc_provider_arn", provider_arn, "issuer_url", issuer))
+            document = policy_json(irsa_trust_policy(provider_arn, provider_issuer_host(provider_arn), subjects))
             raise_problems(trust_policy_size("service_accounts", document, limit, len(subjects)))
             return document
 
@@ -66,9 +77,10 @@ class IrsaRole(pulumi.ComponentResource):
             description=f"IRSA for {', '.join(subjects)}"[:1000],
             opts=child_opts(self),
         )
-        for arn in checked["managed_policy_arns"]:
+        arns = list(checked["managed_policy_arns"])
+        for arn, (child, earlier) in zip(arns, child_names(name, arns), strict=True):
             iam.RolePolicyAttachment(
-                f"{name}-{resource_suffix(arn)}", role=role.name, policy_arn=arn, opts=child_opts(self)
+                child, role=role.name, policy_arn=arn, opts=child_opts(self, aliases=aliases(earlier))
             )
         self.arn = role.arn
         self.name = role.name

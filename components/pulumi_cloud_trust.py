@@ -36,7 +36,7 @@ class PulumiCloudTrustArgs(TypedDict):
     organization: pulumi.Input[str]
     """Pulumi Cloud organization that trusts the issuer."""
     issuer_url: pulumi.Input[str]
-    """The cluster's OIDC issuer, exactly as the tokens' ``iss`` claim (no trailing slash)."""
+    """The cluster's OIDC issuer, exactly as the tokens' ``iss`` claim, byte for byte (AKS issuers end with ``/``)."""
     issuer_name: pulumi.Input[str]
     """Display name of the issuer in Pulumi Cloud; unique within the organization."""
     workloads: Sequence[WorkloadPolicy]

@@ -140,7 +140,7 @@ def test_raised_quota_admits_a_larger_policy() -> None:
             {"managed_policy_arns": ["ReadOnlyAccess"]},
             "managed_policy_arns[0]: 'ReadOnlyAccess' is not a managed policy ARN",
         ),
-        ({"issuer_url": ISSUER + "/"}, "issuer_url:"),
+        ({"issuer_url": ISSUER + "/"}, "issuer_url: '" + ISSUER + "/' names another issuer than oidc_provider_arn"),
     ],
 )
 def test_bad_role_arguments_are_rejected(override: dict[str, object], message: str) -> None:
@@ -217,3 +217,28 @@ def test_bad_cluster_arguments_are_rejected(override: dict[str, object], message
     run = run_program({}, program=lambda: EksCluster("eks", {**CLUSTER, **override}), raise_errors=False)  # type: ignore[typeddict-item]
     assert message in str(run.error)
     assert run.registrations == []
+
+
+def test_policies_with_the_same_last_segment_get_distinct_children() -> None:
+    """The real engine refuses two children with one URN; the test engine does too."""
+    aws_managed = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    customer = "arn:aws:iam::123456789012:policy/ReadOnlyAccess"
+    run = run_component(
+        lambda: IrsaRole(
+            "ci.runner",
+            {
+                "oidc_provider_arn": PROVIDER_ARN,
+                "issuer_url": ISSUER,
+                "service_accounts": [{"namespace": "ci", "name": "runner"}],
+                "managed_policy_arns": [aws_managed, customer, "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"],
+            },
+        )
+    )
+    attachments = {
+        r.plain_inputs["policyArn"]: r for r in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }
+    assert attachments[aws_managed].name == "ci.runner-readonlyaccess", "an AWS-managed policy keeps its 0.1.0 name"
+    assert attachments[customer].name.startswith("ci.runner-readonlyaccess-")
+    assert attachments[aws_managed].aliases == [] and attachments[customer].aliases == []
+    renamed = attachments["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]
+    assert renamed.aliases == ["ci.runner-amazoneks-cni-policy"], "a renamed child moves instead of being replaced"

@@ -141,3 +141,23 @@ def test_bad_identity_arguments_are_rejected(override: dict[str, object], messag
     with pytest.raises(InvalidArgumentError) as error:
         run_program({}, program=lambda: GcpWorkloadIdentity("wi", args))  # type: ignore[arg-type]
     assert message in str(error.value)
+
+
+def test_roles_with_the_same_last_segment_get_distinct_children() -> None:
+    roles = ["roles/viewer", "projects/acme-dev/roles/viewer", "organizations/123/roles/viewer"]
+    run = run_component(
+        lambda: GcpWorkloadIdentity(
+            "ci.runner",
+            {
+                "project": "acme-dev",
+                "workload_pool": "acme-dev.svc.id.goog",
+                "namespace": "ci",
+                "service_account": "runner",
+                "project_roles": roles,
+            },
+        )
+    )
+    members = {r.plain_inputs["role"]: r.name for r in run.of_type("gcp:projects/iAMMember:IAMMember")}
+    assert set(members) == set(roles)
+    assert members["roles/viewer"] == "ci.runner-viewer"
+    assert len(set(members.values())) == 3

@@ -224,3 +224,19 @@ def test_existing_eks_cluster_reuses_a_given_oidc_provider() -> None:
     run = _stack("existing-dev")
     assert run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
     assert any(call.token == "aws:eks/getCluster:getCluster" for call in run.invocations)
+
+
+def test_the_test_engine_refuses_two_resources_with_one_urn() -> None:
+    """What the real engine refuses, the mock engine must refuse too, naming both registrations."""
+    import pulumi_kubernetes as k8s
+
+    from keyless.preview.engine import DuplicateUrnError, run_program
+
+    def program() -> None:
+        k8s.core.v1.Namespace("ci", metadata={"name": "ci"})
+        k8s.core.v1.Namespace("ci", metadata={"name": "ci-2"})
+
+    run = run_program({}, program=program, raise_errors=False)
+    assert isinstance(run.error, DuplicateUrnError)
+    assert "duplicate URN urn:pulumi:dev::keyless::pulumi:pulumi:Stack$kubernetes:core/v1:Namespace::ci" in str(run.error)
+    assert str(run.error).count("named 'ci'") == 2

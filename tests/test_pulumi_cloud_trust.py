@@ -33,9 +33,45 @@ def test_rules_pin_audience_when_asked() -> None:
     assert rules["sub"] == "system:serviceaccount:ci:runner"
 
 
-@pytest.mark.parametrize("url", [GKE_ISSUER + "/", "http://oidc.example.com", "", "https://"])
-def test_issuer_url_must_be_exact_https_without_trailing_slash(url: str) -> None:
-    assert re.search(r"issuer_url: .* no trailing slash", " ".join(map(str, issuer_url("issuer_url", url))))
+AKS_ISSUER = "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-2222-3333-4444-555555555555/"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://oidc.example.com",
+        "",
+        "https://",
+        "https:///path",
+        GKE_ISSUER + "?x=1",
+        GKE_ISSUER + "#f",
+        " " + GKE_ISSUER,
+        GKE_ISSUER + "\n",
+        None,
+    ],
+)
+def test_only_what_cannot_be_an_issuer_is_refused(url: str) -> None:
+    problems = issuer_url("issuer_url", url)
+    assert re.search(r"issuer_url: .* is not an OIDC issuer URL; expected the exact 'iss' claim", str(problems[0]))
+
+
+@pytest.mark.parametrize(
+    "url", [GKE_ISSUER, AKS_ISSUER, "https://oidc.example.com", "https://kind.example.com:8443/x/"]
+)
+def test_an_issuer_is_kept_byte_for_byte_trailing_slash_included(url: str) -> None:
+    assert issuer_url("issuer_url", url) == []
+
+
+def test_an_aks_issuer_is_registered_exactly_as_given() -> None:
+    workloads: list[WorkloadPolicy] = [
+        {"namespace": "ci", "service_account": "r", "token_type": TokenType.TEAM, "team_name": "t"}
+    ]
+    run = run_component(
+        lambda: PulumiCloudTrust(
+            "aks", {"organization": "acme", "issuer_url": AKS_ISSUER, "issuer_name": "aks", "workloads": workloads}
+        )
+    )
+    assert _issuer(run)["url"] == AKS_ISSUER
 
 
 @pytest.mark.parametrize(
@@ -127,7 +163,7 @@ def test_pin_audience_adds_the_org_audience_rule() -> None:
     ("args", "message"),
     [
         ({"workloads": []}, "workloads: \\[\\] is empty"),
-        ({"issuer_url": GKE_ISSUER + "/"}, "issuer_url: .* no trailing slash"),
+        ({"issuer_url": GKE_ISSUER + "?x"}, "issuer_url: .* is not an OIDC issuer URL"),
         ({"organization": " "}, "organization: ' ' is empty"),
         ({"max_expiration_seconds": 100}, "max_expiration_seconds: 100 is out of range"),
         (

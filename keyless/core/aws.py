@@ -67,6 +67,31 @@ def issuer_host(url: str) -> str:
     return url.removeprefix("https://")
 
 
+def provider_issuer_host(provider_arn: str) -> str:
+    """The issuer an IAM OIDC provider ARN names: the part after ``oidc-provider/``.
+
+    IRSA condition keys are derived from it, so a role's principal and its conditions always name
+    the same issuer (as terraform-aws-modules' IRSA module does)."""
+    return provider_arn.split(":oidc-provider/", 1)[1]
+
+
+def same_issuer(provider_key: str, provider_arn: Any, issuer_key: str, issuer: Any) -> list[Problem]:
+    """An OIDC provider ARN and an issuer URL given together must name the same issuer."""
+    if not isinstance(provider_arn, str) or not isinstance(issuer, str) or ":oidc-provider/" not in provider_arn:
+        return []
+    if provider_issuer_host(provider_arn) == issuer_host(issuer):
+        return []
+    return [
+        Problem(
+            issuer_key,
+            issuer,
+            f"names another issuer than {provider_key} {provider_arn!r}",
+            "the issuer of that OIDC provider, or no issuer_url: the trust policy's conditions are derived "
+            "from the provider ARN",
+        )
+    ]
+
+
 def irsa_trust_policy(
     provider_arn: str, host: str, subjects: Sequence[str], audience: str = STS_AUDIENCE
 ) -> dict[str, Any]:
@@ -144,18 +169,24 @@ def _trust_fits_quota(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     return trust_policy_size(keys.of("service_accounts"), document, limit, len(subjects))
 
 
+def _one_issuer(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+    return same_issuer(
+        keys.of("oidc_provider_arn"), values.get("oidc_provider_arn"), keys.of("issuer_url"), values.get("issuer_url")
+    )
+
+
 IRSA_ROLE = Spec(
     "IrsaRole",
     {
         "oidc_provider_arn": required(oidc_provider_arn),
-        "issuer_url": required(issuer_url),
+        "issuer_url": Field(issuer_url),
         "service_accounts": required(_service_accounts, "objects", SERVICE_ACCOUNT_REF),
         "managed_policy_arns": Field(list_of(policy_arn), (), "list"),
         "permissions_boundary": Field(policy_arn),
         "role_name": Field(role_name),
         "max_trust_policy_size": Field(int_range(DEFAULT_TRUST_POLICY_LIMIT), DEFAULT_TRUST_POLICY_LIMIT, "int"),
     },
-    (_trust_fits_quota,),
+    (_trust_fits_quota, _one_issuer),
 )
 
 EKS_OIDC_PROVIDER = Spec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 PACKAGE = "keyless"
@@ -21,3 +22,38 @@ def workload_resource_name(namespace: str, service_account: str) -> str:
 def resource_suffix(identifier: str) -> str:
     """A resource-name fragment from a role or policy identifier: its last path segment, slugged."""
     return re.sub(r"[^a-z0-9]+", "-", identifier.rsplit("/", 1)[-1].lower()).strip("-")
+
+
+_AWS_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/([A-Za-z0-9]+)$")
+_PREDEFINED_ROLE = re.compile(r"^roles/([A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*)$")
+
+
+def identifier_suffix(identifier: str) -> str:
+    """A resource-name fragment for a policy ARN or an IAM role, distinct for distinct identifiers.
+
+    An AWS-managed policy (``arn:aws:iam::aws:policy/ReadOnlyAccess``) and a predefined Google
+    role (``roles/storage.objectViewer``) keep their readable name, lower-cased: such names are
+    unique regardless of case. Any other identifier (a customer-managed policy, a custom role)
+    adds a digest of the whole identifier, so ``arn:aws:iam::aws:policy/ReadOnlyAccess`` and
+    ``arn:aws:iam::123456789012:policy/ReadOnlyAccess`` never share a name.
+    """
+    readable = _AWS_MANAGED_POLICY.match(identifier) or _PREDEFINED_ROLE.match(identifier)
+    if readable is not None:
+        return resource_suffix(readable.group(1))
+    digest = hashlib.sha256(identifier.encode()).hexdigest()[:8]
+    return f"{resource_suffix(identifier)}-{digest}"
+
+
+def child_names(parent: str, identifiers: list[str]) -> list[tuple[str, str | None]]:
+    """``(name, earlier name or None)`` of the child resource for each identifier.
+
+    The earlier name is what 0.1.0 called the child (its identifier's last segment), given as an
+    alias so a live stack moves the resource instead of replacing it; none where two identifiers
+    had the same earlier name (a stack could not have held both) or the name did not change.
+    """
+    earlier = [f"{parent}-{resource_suffix(identifier)}" for identifier in identifiers]
+    names = []
+    for identifier, old in zip(identifiers, earlier, strict=True):
+        name = f"{parent}-{identifier_suffix(identifier)}"
+        names.append((name, old if old != name and earlier.count(old) == 1 else None))
+    return names

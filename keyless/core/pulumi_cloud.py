@@ -82,21 +82,23 @@ def policy_rules(namespace: str, service_account: str, audience: str | None = No
 
 
 def issuer_url(key: str, value: Any) -> list[Problem]:
-    """An issuer is kept exactly as the tokens' ``iss``: only what cannot be one is refused."""
+    """An issuer is the tokens' ``iss``, byte for byte, so it is kept exactly as given: only what
+    cannot be an issuer is refused. A trailing ``/`` is kept (AKS issuers end with one; GKE and
+    EKS issuers do not)."""
     if (
         not isinstance(value, str)
         or not value.startswith("https://")
-        or len(value) <= len("https://")
+        or not value[len("https://") :].split("/", 1)[0]
         or any(c in value for c in "?#")
         or any(c.isspace() for c in value)
-        or value.endswith("/")
     ):
         return [
             Problem(
                 key,
                 value,
                 "is not an OIDC issuer URL",
-                "the exact 'iss' claim of the cluster's tokens: 'https://…' with no trailing slash",
+                "the exact 'iss' claim of the cluster's tokens: 'https://<host>[/path]', with no query, "
+                "fragment or white space",
             )
         ]
     return []

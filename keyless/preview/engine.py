@@ -86,6 +86,8 @@ class Registration:
     dependencies: list[str]
     inputs: dict[str, Any]
     state: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    """Earlier names (``name`` of each alias spec, or alias URNs) this resource answers to."""
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -218,15 +220,31 @@ class ProviderMocks(pulumi.runtime.Mocks):
         return {}
 
 
+class DuplicateUrnError(RuntimeError):
+    """Two resources share a URN: the real engine fails the whole update (the SDK's mocks do not)."""
+
+
 class RecordingMonitor(runtime_mocks.MockMonitor):
-    """The SDK's mock monitor, also recording each registration as the engine would see it."""
+    """The SDK's mock monitor, recording each registration as the engine would see it, and
+    refusing what the real engine refuses: a second resource with a URN already registered."""
 
     def __init__(self, mocks: ProviderMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.duplicates: list[str] = []
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
+        earlier = next((r for r in self.registrations if r.urn == response.urn), None)
+        if earlier is not None:
+            message = (
+                f"duplicate URN {response.urn}: a {request.type} named {request.name!r} (parent {request.parent or '-'}) "
+                f"and an earlier {earlier.type} named {earlier.name!r} (parent {earlier.parent or '-'}); "
+                "the engine refuses the update"
+            )
+            # Recorded, and raised once the program is done (raising here would leave the SDK's
+            # futures unobserved): the run fails as the real update would.
+            self.duplicates.append(message)
         if request.type != "pulumi:pulumi:Stack":
             wire = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
             state = json_format.MessageToDict(response.object, preserving_proto_field_name=True)
@@ -241,6 +259,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     inputs=_from_wire(wire),
                     state=_from_wire(state),
+                    aliases=[alias.spec.name or alias.urn for alias in request.aliases] + list(request.aliasURNs),
                 )
             )
         return response
@@ -277,6 +296,8 @@ def run_program(
 
     try:
         pulumi.runtime.test(body)()
+        if monitor.duplicates:
+            raise DuplicateUrnError("\n".join(monitor.duplicates))
     except Exception as error:
         if raise_errors:
             raise
