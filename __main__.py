@@ -8,6 +8,7 @@ The stack config is validated as a whole before any resource is registered; ever
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
@@ -69,6 +70,13 @@ def oidc_provider_arn(issuer_url: pulumi.Output[str], given: str | None, args_fo
     return EksOidcProvider("oidc-provider", args_for(issuer_url)).arn  # type: ignore[operator]
 
 
+def renamed(workload: WorkloadConfig, **options: Any) -> pulumi.ResourceOptions:
+    """Options for a workload's component: its earlier name is an alias, so a stack deployed
+    before the "." join moves the component and its children instead of replacing them."""
+    earlier = workload.earlier_resource_name
+    return pulumi.ResourceOptions(aliases=None if earlier is None else [pulumi.Alias(name=earlier)], **options)
+
+
 def service_account_args(
     config: StackConfig, cluster: Cluster, workload: WorkloadConfig, namespace: pulumi.Input[str]
 ) -> WorkloadServiceAccountArgs:
@@ -78,12 +86,14 @@ def service_account_args(
         from components.gcp_workload_identity import GcpWorkloadIdentity
 
         identity = workload.gcp_identity_args(config.gcp_project, cluster.workload_pool)
-        args["gcp_service_account_email"] = GcpWorkloadIdentity(workload.resource_name, identity).email
+        args["gcp_service_account_email"] = GcpWorkloadIdentity(
+            workload.resource_name, identity, renamed(workload)
+        ).email
     elif config.identity_cloud == "eks":
         from components.irsa_role import IrsaRole
 
         role = workload.irsa_args(cluster.oidc_provider_arn, cluster.issuer_url)
-        args["aws_role_arn"] = IrsaRole(workload.resource_name, role).arn
+        args["aws_role_arn"] = IrsaRole(workload.resource_name, role, renamed(workload)).arn
     return args
 
 
@@ -150,7 +160,10 @@ def main() -> None:
     identities: dict[str, pulumi.Input[str] | None] = {}
     for workload in config.workloads:
         args = service_account_args(config, cluster, workload, namespaces[workload.namespace])
-        accounts[workload.resource_name] = WorkloadServiceAccount(workload.resource_name, args, opts=in_cluster)
+        account = WorkloadServiceAccount(
+            workload.resource_name, args, renamed(workload, providers=[cluster.kubernetes])
+        )
+        accounts[workload.resource_name] = account
         identities[workload.resource_name] = args.get("gcp_service_account_email") or args.get("aws_role_arn")
 
     trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url))

@@ -9,6 +9,7 @@ token lifetime fits the issuer's maximum.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 from keyless.config import sections
@@ -16,6 +17,7 @@ from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackC
 from keyless.config.read import RawConfig, parse_structured
 from keyless.config.sections import DEPRECATED, PREFIX, STACK
 from keyless.core.login_job import lifetime_within_issuer_maximum
+from keyless.core.naming import earlier_workload_names
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
 from keyless.core.pulumi_cloud import LOGIN_TOKEN_TYPES, TokenType
 from keyless.core.spec import Field, Spec, camel, join
@@ -285,6 +287,8 @@ def _model(
 ) -> StackConfig:
     cloud = config["cloud"]
     workloads = tuple(_workload(sections.WORKLOAD.resolved(item)) for item in config["workloads"])
+    earlier = earlier_workload_names([(w.namespace, w.service_account) for w in workloads])
+    workloads = tuple(replace(w, earlier_resource_name=earlier[(w.namespace, w.service_account)]) for w in workloads)
     issuer = sections.ISSUER.resolved(config.get("issuer") or {})
     gke = eks = existing = None
     if cloud == "gke":

@@ -36,6 +36,8 @@ class WorkloadConfig:
     gcp_roles: tuple[str, ...] = ()
     aws_managed_policy_arns: tuple[str, ...] = ()
     aws_permissions_boundary: str | None = None
+    earlier_resource_name: str | None = field(default=None, compare=False)
+    """The name stacks deployed before the "." join gave this workload's resources (an alias)."""
 
     @property
     def namespace(self) -> str:

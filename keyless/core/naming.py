@@ -57,3 +57,11 @@ def child_names(parent: str, identifiers: list[str]) -> list[tuple[str, str | No
         name = f"{parent}-{identifier_suffix(identifier)}"
         names.append((name, old if old != name and earlier.count(old) == 1 else None))
     return names
+
+
+def earlier_workload_names(workloads: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """What stacks deployed before the "." join called each workload's resources (``ns-sa``), for
+    an alias; none where two workloads had the same earlier name (``a-b/c`` and ``a/b-c``)."""
+    earlier = {pair: f"{pair[0]}-{pair[1]}" for pair in workloads}
+    names = list(earlier.values())
+    return {pair: name if names.count(name) == 1 else None for pair, name in earlier.items()}

@@ -259,7 +259,8 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     inputs=_from_wire(wire),
                     state=_from_wire(state),
-                    aliases=[alias.spec.name or alias.urn for alias in request.aliases] + list(request.aliasURNs),
+                    aliases=[alias.spec.name or alias.spec.type or alias.urn for alias in request.aliases]
+                    + list(request.aliasURNs),
                 )
             )
         return response
