@@ -12,6 +12,8 @@ from keyless.core.aws import (
     CLUSTER_POLICIES,
     EKS_CLUSTER,
     NODE_POLICIES,
+    VPC_CNI_ADDON,
+    VPC_CNI_NETWORK_POLICY,
     eks_issuer_from_identities,
     eks_kubeconfig,
     issuer_host,
@@ -38,6 +40,9 @@ class EksClusterArgs(TypedDict):
     """Fewest nodes (default 1)."""
     max_size: NotRequired[pulumi.Input[int]]
     """Most nodes (default 3)."""
+    enforce_network_policy: NotRequired[bool]
+    """Manage the VPC CNI add-on with network policy enforcement on (default true); false leaves
+    the cluster's CNI as EKS installs it, where NetworkPolicy objects have no effect."""
     deletion_protection: NotRequired[bool]
     """Refuse to delete the cluster (default true); set false for throwaway stacks."""
 
@@ -101,6 +106,23 @@ class EksCluster(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=cluster_attachments),
         )
 
+        node_waits_for: list[pulumi.Resource] = []
+        if checked["enforce_network_policy"]:
+            # Before the nodes, as the CNI must be configured when they join (terraform-aws-eks
+            # calls this before_compute); OVERWRITE adopts the CNI EKS installed itself.
+            node_waits_for.append(
+                eks.Addon(
+                    f"{name}-vpc-cni",
+                    eks.AddonArgs(
+                        cluster_name=cluster.name,
+                        addon_name=VPC_CNI_ADDON,
+                        configuration_values=VPC_CNI_NETWORK_POLICY,
+                        resolve_conflicts_on_create="OVERWRITE",
+                        resolve_conflicts_on_update="OVERWRITE",
+                    ),
+                    opts=child_opts(self),
+                )
+            )
         node_role, node_attachments = self._service_role(
             f"{name}-nodes",
             "ec2",
@@ -121,7 +143,7 @@ class EksCluster(pulumi.ComponentResource):
                     max_size=checked["max_size"],
                 ),
             ),
-            opts=child_opts(self, depends_on=node_attachments),
+            opts=child_opts(self, depends_on=[*node_attachments, *node_waits_for]),
         )
 
         self.cluster_name = cluster.name

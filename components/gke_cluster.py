@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 
 from components._common import child_opts, validated
 from keyless.core.gcp import (
+    DATAPLANE_V2,
     GKE_CLUSTER,
     ReleaseChannel,
     gke_context_name,
@@ -31,6 +32,9 @@ class GkeClusterArgs(TypedDict):
     """Machine type of the nodes (default e2-standard-2)."""
     release_channel: NotRequired[ReleaseChannel]
     """RAPID, REGULAR (default), STABLE or EXTENDED."""
+    enforce_network_policy: NotRequired[bool]
+    """Create the cluster with Dataplane V2, which enforces NetworkPolicy (default true). Set at
+    creation only: changing it replaces the cluster."""
     deletion_protection: NotRequired[bool]
     """Refuse to destroy the cluster (default true, as the provider); set false for throwaway stacks."""
     node_service_account: NotRequired[pulumi.Input[str]]
@@ -74,6 +78,7 @@ class GkeCluster(pulumi.ComponentResource):
                 ),
                 release_channel=gke.ClusterReleaseChannelArgs(channel=checked["release_channel"]),
                 deletion_protection=checked["deletion_protection"],
+                datapath_provider=DATAPLANE_V2 if checked["enforce_network_policy"] else None,
                 network=checked["network"],
                 subnetwork=checked["subnetwork"],
             ),

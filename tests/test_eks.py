@@ -242,3 +242,17 @@ def test_policies_with_the_same_last_segment_get_distinct_children() -> None:
     assert attachments[aws_managed].aliases == [] and attachments[customer].aliases == []
     renamed = attachments["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]
     assert renamed.aliases == ["ci.runner-amazoneks-cni-policy"], "a renamed child moves instead of being replaced"
+
+
+def test_cluster_enforces_network_policy_through_the_vpc_cni_add_on_before_nodes_join() -> None:
+    run = run_component(lambda: EksCluster("eks", CLUSTER), {"aws:region": "us-west-2"})
+    addon = run.one("aws:eks/addon:Addon")
+    assert addon.plain_inputs["addonName"] == "vpc-cni"
+    assert json.loads(addon.plain_inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert addon.plain_inputs["resolveConflictsOnCreate"] == "OVERWRITE"
+    assert run.depends_on(run.one("aws:eks/nodeGroup:NodeGroup"), addon)
+
+
+def test_network_policy_enforcement_can_be_left_to_the_cluster_default() -> None:
+    run = run_component(lambda: EksCluster("eks", {**CLUSTER, "enforce_network_policy": False}))
+    assert run.of_type("aws:eks/addon:Addon") == []

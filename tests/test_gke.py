@@ -161,3 +161,10 @@ def test_roles_with_the_same_last_segment_get_distinct_children() -> None:
     assert set(members) == set(roles)
     assert members["roles/viewer"] == "ci.runner-viewer"
     assert len(set(members.values())) == 3
+
+
+def test_cluster_enforces_network_policy_with_dataplane_v2_unless_told_not_to() -> None:
+    enforced = run_component(lambda: GkeCluster("gke", ARGS)).one("gcp:container/cluster:Cluster").plain_inputs
+    assert enforced["datapathProvider"] == "ADVANCED_DATAPATH"
+    legacy = run_component(lambda: GkeCluster("gke", {**ARGS, "enforce_network_policy": False}))
+    assert "datapathProvider" not in legacy.one("gcp:container/cluster:Cluster").plain_inputs

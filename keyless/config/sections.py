@@ -57,7 +57,14 @@ WORKLOAD = pulumi_cloud.WORKLOAD_POLICY.extend(
 
 GKE = replace(
     gcp.GKE_CLUSTER.only(
-        "project", "location", "cluster_name", "node_count", "machine_type", "release_channel", "deletion_protection"
+        "project",
+        "location",
+        "cluster_name",
+        "node_count",
+        "machine_type",
+        "release_channel",
+        "deletion_protection",
+        "enforce_network_policy",
     ),
     name="gke",
 )
@@ -72,6 +79,7 @@ EKS = aws.EKS_CLUSTER.only(
     "min_size",
     "max_size",
     "deletion_protection",
+    "enforce_network_policy",
 ).extend(
     "eks",
     {

@@ -25,6 +25,9 @@ DEFAULT_MIN_SIZE = 1
 DEFAULT_MAX_SIZE = 3
 MAX_NODE_GROUP_SIZE = 450
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
+VPC_CNI_ADDON = "vpc-cni"
+VPC_CNI_NETWORK_POLICY = '{"enableNetworkPolicy":"true"}'
+"""The VPC CNI add-on's configuration that makes it enforce NetworkPolicy (off by default)."""
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
 
 # The longest provider ARN and issuer an EKS cluster can have, used to size the trust policy
@@ -221,6 +224,7 @@ EKS_CLUSTER = Spec(
         "min_size": Field(int_range(0, MAX_NODE_GROUP_SIZE), DEFAULT_MIN_SIZE, "int"),
         "max_size": Field(int_range(1, MAX_NODE_GROUP_SIZE), DEFAULT_MAX_SIZE, "int"),
         "deletion_protection": Field(boolean, True, "bool"),
+        "enforce_network_policy": Field(boolean, True, "bool"),
     },
     (_sizes_in_order,),
 )

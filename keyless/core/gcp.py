@@ -13,6 +13,8 @@ from keyless.core.values import boolean, choice, dns1123_label, int_range, list_
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 DEFAULT_MACHINE_TYPE = "e2-standard-2"
 DEFAULT_NODE_COUNT = 1
+DATAPLANE_V2 = "ADVANCED_DATAPATH"
+"""GKE's datapath that enforces NetworkPolicy (the provider's default, LEGACY_DATAPATH, does not)."""
 
 
 class ReleaseChannel(StrEnum):
@@ -120,6 +122,7 @@ GKE_CLUSTER = Spec(
         "machine_type": Field(text, DEFAULT_MACHINE_TYPE),
         "release_channel": Field(choice(ReleaseChannel), ReleaseChannel.REGULAR.value),
         "deletion_protection": Field(boolean, True, "bool"),
+        "enforce_network_policy": Field(boolean, True, "bool"),
         "node_service_account": Field(text),
         "network": Field(text),
         "subnetwork": Field(text),

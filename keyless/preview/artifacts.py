@@ -56,6 +56,7 @@ _INTERESTING: dict[str, tuple[str, ...]] = {
         "removeDefaultNodePool",
         "releaseChannel.channel",
         "deletionProtection",
+        "datapathProvider",
     ),
     "gcp:container/nodePool:NodePool": (
         "nodeCount",
@@ -67,6 +68,7 @@ _INTERESTING: dict[str, tuple[str, ...]] = {
     "gcp:projects/iAMMember:IAMMember": ("role", "member"),
     "aws:eks/cluster:Cluster": ("name", "version", "accessConfig.authenticationMode", "vpcConfig.subnetIds"),
     "aws:eks/nodeGroup:NodeGroup": ("instanceTypes", "scalingConfig"),
+    "aws:eks/addon:Addon": ("addonName", "configurationValues"),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url", "clientIdLists", "thumbprintLists"),
     "aws:iam/role:Role": ("description", "permissionsBoundary"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
