@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import child_opts, metadata_field, validated
+from keyless.core.kubernetes import recommended_labels
 from keyless.core.login_job import (
     DEFAULT_RUN_AS_USER,
     DEFAULT_TOKEN_EXPIRATION_SECONDS,
@@ -217,7 +218,9 @@ class OidcLoginRunner(pulumi.ComponentResource):
         # pod template, which makes Pulumi replace (and so re-run) the Job.
         script = k8s.core.v1.ConfigMap(
             f"{name}-script",
-            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=checked["namespace"]),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                namespace=checked["namespace"], labels=recommended_labels(name, "login-script")
+            ),
             data={SCRIPT_NAME: login_script()},
             immutable=True,
             opts=child_opts(self, depends_on=wait_for),
@@ -228,7 +231,9 @@ class OidcLoginRunner(pulumi.ComponentResource):
             # Created before the Job, so its pod never runs unconfined.
             policy = k8s.networking.v1.NetworkPolicy(
                 name,
-                metadata=k8s.meta.v1.ObjectMetaArgs(namespace=checked["namespace"]),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    namespace=checked["namespace"], labels=recommended_labels(name, "login-network-policy")
+                ),
                 spec=runner_network_policy_spec(labels),
                 opts=child_opts(self, depends_on=wait_for),
             )
@@ -237,6 +242,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 namespace=checked["namespace"],
+                labels=labels,
                 annotations=pulumi.Output.from_input(checked["await_timeout_seconds"]).apply(job_annotations),
             ),
             spec=k8s.batch.v1.JobSpecArgs(

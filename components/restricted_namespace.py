@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import child_opts, metadata_field, validated
-from keyless.core.kubernetes import RESTRICTED_NAMESPACE, PodSecurityLevel, pod_security_labels
+from keyless.core.kubernetes import RESTRICTED_NAMESPACE, PodSecurityLevel, pod_security_labels, recommended_labels
 from keyless.core.naming import type_token
 
 
@@ -32,7 +32,7 @@ class RestrictedNamespace(pulumi.ComponentResource):
 
         level = checked["pod_security_level"]
         labels = pulumi.Output.from_input(checked["labels"] or {}).apply(
-            lambda extra: {**extra, **pod_security_labels(level)}
+            lambda extra: {**recommended_labels(name, "namespace"), **extra, **pod_security_labels(level)}
         )
         self.namespace = k8s.core.v1.Namespace(
             name,

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import child_opts, metadata_field, validated
-from keyless.core.kubernetes import WORKLOAD_SERVICE_ACCOUNT, identity_annotations
+from keyless.core.kubernetes import WORKLOAD_SERVICE_ACCOUNT, identity_annotations, recommended_labels
 from keyless.core.naming import type_token
 
 
@@ -40,7 +40,10 @@ class WorkloadServiceAccount(pulumi.ComponentResource):
         self.service_account = k8s.core.v1.ServiceAccount(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=checked["name"], namespace=checked["namespace"], annotations=annotations or None
+                name=checked["name"],
+                namespace=checked["namespace"],
+                labels=recommended_labels(name, "service-account"),
+                annotations=annotations or None,
             ),
             automount_service_account_token=False,
             opts=child_opts(self),

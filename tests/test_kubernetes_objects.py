@@ -61,7 +61,12 @@ def test_service_account_is_annotated_with_its_cloud_identity(
 ) -> None:
     run = run_component(lambda: WorkloadServiceAccount("sa", {"namespace": "ci", "name": "runner", **identity}))  # type: ignore[typeddict-item]
     account = run.one("kubernetes:core/v1:ServiceAccount").plain_inputs
-    assert account["metadata"] == {"name": "runner", "namespace": "ci", "annotations": annotations}
+    metadata = account["metadata"]
+    assert {key: metadata[key] for key in ("name", "namespace", "annotations")} == {
+        "name": "runner",
+        "namespace": "ci",
+        "annotations": annotations,
+    }
     assert account["automountServiceAccountToken"] is False
 
 
@@ -79,3 +84,23 @@ def test_a_service_account_acts_as_one_cloud_identity_only() -> None:
         WorkloadServiceAccount(
             "sa", {"namespace": "ci", "name": "r", "gcp_service_account_email": "a@b", "aws_role_arn": "arn:x"}
         )
+
+
+def test_every_object_carries_the_recommended_labels() -> None:
+    from keyless.core.kubernetes import label_value
+
+    run = run_component(
+        lambda: (
+            RestrictedNamespace("ci", {"name": "ci"}),
+            WorkloadServiceAccount("ci.runner", {"namespace": "ci", "name": "runner"}),
+        )
+    )
+    for registration in run.registrations:
+        if registration.custom:
+            labels = registration.plain_inputs["metadata"]["labels"]
+            assert labels["app.kubernetes.io/name"] == "keyless"
+            assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+            assert labels["app.kubernetes.io/instance"] == registration.name
+            assert labels["app.kubernetes.io/component"] in ("namespace", "service-account")
+    long = "n" * 63 + "." + "s" * 63
+    assert len(label_value(long)) <= 63 and label_value(long) != label_value("n" * 63 + "." + "s" * 62 + "t")

@@ -285,3 +285,17 @@ def test_digest_pinned_image_is_accepted() -> None:
     digest = "pulumi/pulumi-base@sha256:" + "a" * 64
     job, _ = _job_and_config_map({**BASE, "image": digest})
     assert job["spec"]["template"]["spec"]["containers"][0]["image"] == digest
+
+
+def test_the_login_objects_carry_the_recommended_labels() -> None:
+    run = run_component(lambda: OidcLoginRunner("login", BASE))
+    components = {}
+    for registration in run.registrations:
+        if registration.custom:
+            labels = registration.plain_inputs["metadata"]["labels"]
+            assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+            assert labels["app.kubernetes.io/instance"] == "login"
+            components[registration.type.rsplit(":", 1)[-1]] = labels["app.kubernetes.io/component"]
+    assert components == {"ConfigMap": "login-script", "NetworkPolicy": "login-network-policy", "Job": "login-job"}
+    job = run.one("kubernetes:batch/v1:Job").plain_inputs
+    assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "login-job"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -77,3 +79,27 @@ def identity_annotations(gcp_service_account_email: Any = None, aws_role_arn: An
     if aws_role_arn is not None:
         return {EKS_IDENTITY_ANNOTATION: aws_role_arn}
     return {}
+
+
+APP_NAME = "keyless"
+MANAGED_BY = "pulumi"
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def label_value(text: str) -> str:
+    """``text`` as a label value (at most 63 characters): shortened with a digest when longer."""
+    if len(text) <= 63 and _LABEL_VALUE.match(text):
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    head = re.sub(r"[^-A-Za-z0-9_.]", "-", text)[:54].strip("-_.")
+    return f"{head}-{digest}" if head else digest
+
+
+def recommended_labels(instance: str, component: str) -> dict[str, str]:
+    """Kubernetes' recommended labels: what an object is, which instance, and who manages it."""
+    return {
+        "app.kubernetes.io/name": APP_NAME,
+        "app.kubernetes.io/instance": label_value(instance),
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }

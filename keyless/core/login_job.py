@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from keyless.core.kubernetes import MAX_PROJECTED_TOKEN_SECONDS, MIN_PROJECTED_TOKEN_SECONDS
+from keyless.core.kubernetes import MAX_PROJECTED_TOKEN_SECONDS, MIN_PROJECTED_TOKEN_SECONDS, recommended_labels
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.pulumi_cloud import LOGIN_FLAGS, LOGIN_TOKEN_TYPES, TokenType
 from keyless.core.spec import Field, Keys, Spec, required
@@ -143,7 +143,7 @@ def login_environment(
 
 def pod_labels(name: str) -> dict[str, str]:
     """Labels of the login Job's pod; its NetworkPolicy selects them."""
-    return {"app.kubernetes.io/name": "pulumi-oidc-login", "app.kubernetes.io/instance": name}
+    return recommended_labels(name, "login-job")
 
 
 def job_annotations(await_timeout_seconds: int) -> dict[str, str]:
