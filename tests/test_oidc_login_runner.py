@@ -38,10 +38,17 @@ def _token(separators: tuple[str, str] = (",", ":")) -> str:
     return ".".join([_b64url(b'{"alg":"RS256"}'), _b64url(payload), SIGNATURE])
 
 
+WHOAMI = {
+    "user": "pulumi-team-platform",
+    "organizations": ["acme"],
+    "url": "https://app.pulumi.com/acme",
+    "tokenInformation": {"name": "oidc-exchange", "organization": "acme", "team": "platform"},
+}
 FAKE_PULUMI = """#!/bin/bash
 printf '%s\\n' "$*" >> "$CALLS"
 printf 'access-token-set=%s\\n' "${PULUMI_ACCESS_TOKEN+yes}" >> "$CALLS"
 if [[ "$1" == login && -n "${FAIL_LOGIN:-}" ]]; then echo "error: token exchange refused" >&2; exit 7; fi
+if [[ "$1" == whoami ]]; then cat "$WHOAMI_FILE"; fi
 """
 
 
@@ -58,7 +65,10 @@ def run_login_script(
     if token is not None:
         token_file.write_text(token)
     calls = tmp_path / "calls"
+    whoami = tmp_path / "whoami.json"
+    whoami.write_text(json.dumps(WHOAMI, indent=2))
     env = {
+        "WHOAMI_FILE": str(whoami),
         **environment,
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "PULUMI_OIDC_TOKEN_FILE": str(token_file),
@@ -80,7 +90,7 @@ def test_script_exchanges_token_from_file_and_never_prints_it(tmp_path: Path, se
         f"login https://api.pulumi.com --oidc-token file://{token_file} --oidc-org acme --oidc-expiration 30m"
     )
     assert calls[1] == "access-token-set="  # unset before the CLI ran
-    assert calls[2] == "whoami -v"
+    assert calls[2] == "whoami -v --json"
     printed = result.stdout + result.stderr
     assert token not in printed and SIGNATURE not in printed and token not in "".join(calls)
     assert "secret-pod-name" not in printed  # only iss, sub, aud and exp are shown
@@ -299,3 +309,12 @@ def test_the_login_objects_carry_the_recommended_labels() -> None:
     assert components == {"ConfigMap": "login-script", "NetworkPolicy": "login-network-policy", "Job": "login-job"}
     job = run.one("kubernetes:batch/v1:Job").plain_inputs
     assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "login-job"
+
+
+def test_script_shows_which_token_the_exchange_obtained(tmp_path: Path) -> None:
+    environment = login_environment(organization="acme", token_type="team", team_name="platform")
+    result, _ = run_login_script(tmp_path, environment, token=_token())
+    assert result.returncode == 0, result.stderr
+    assert "Logged in as pulumi-team-platform; the token obtained:" in result.stdout
+    for line in ("  name: oidc-exchange", "  organization: acme", "  team: platform"):
+        assert line in result.stdout.splitlines()

@@ -45,19 +45,19 @@ BAD_CONFIGS = [
         "keyless:workloads[0].tokenType: 'org' is not accepted; expected one of: organization, team, personal, runner",
     ),
     (
-        lambda c: _workload(c, tokenType="team", authorizedPermissions=None),
+        lambda c: _workload(c, tokenType="team", roleId=None),
         "keyless:workloads[0]: tokenType 'team' needs teamName; got none",
     ),
     (
-        lambda c: _workload(c, tokenType="personal", authorizedPermissions=None),
+        lambda c: _workload(c, tokenType="personal", roleId=None),
         "keyless:workloads[0]: tokenType 'personal' needs userLogin; got none",
     ),
     (
-        lambda c: _workload(c, authorizedPermissions=None),
+        lambda c: _workload(c, roleId=None),
         "keyless:workloads[0]: tokenType 'organization' needs exactly one of authorizedPermissions or roleId; got none",
     ),
     (
-        lambda c: _workload(c, tokenType="runner", runnerId="r-1", authorizedPermissions=None),
+        lambda c: _workload(c, tokenType="runner", runnerId="r-1", roleId=None),
         "keyless:workloads[0].runsLoginJob: True is not accepted with tokenType 'runner'",
     ),
     (

@@ -26,7 +26,8 @@ class TokenType(StrEnum):
 
 
 class PermissionLevel(StrEnum):
-    """Legacy permissions of an organization token (the current model is a role)."""
+    """Legacy permissions of an organization token; Pulumi's API documents only ``admin`` here.
+    The current model is a role (``role_id``)."""
 
     ADMIN = "admin"
     STANDARD = "standard"

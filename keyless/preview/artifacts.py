@@ -271,7 +271,7 @@ class Preview:
                 "exchangedTokenLifetime": env["PULUMI_OIDC_EXPIRATION"],
                 "tokenFile": env["PULUMI_OIDC_TOKEN_FILE"],
                 "loginCommand": flags,
-                "thenRuns": ["pulumi", "whoami", "-v"],
+                "thenRuns": ["pulumi", "whoami", "-v", "--json"],
                 "activeDeadlineSeconds": job["spec"]["activeDeadlineSeconds"],
                 "backoffLimit": job["spec"]["backoffLimit"],
                 "runAsUser": pod["securityContext"]["runAsUser"],

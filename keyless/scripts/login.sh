@@ -36,6 +36,20 @@ if [[ -n "${PULUMI_OIDC_TEAM:-}" ]]; then login_args+=(--oidc-team "${PULUMI_OID
 if [[ -n "${PULUMI_OIDC_USER:-}" ]]; then login_args+=(--oidc-user "${PULUMI_OIDC_USER}"); fi
 if [[ -n "${PULUMI_OIDC_EXPIRATION:-}" ]]; then login_args+=(--oidc-expiration "${PULUMI_OIDC_EXPIRATION}"); fi
 
+# Show which Pulumi token the exchange obtained (its name, organization and team; never the token
+# itself), so that a token other than the one the policy intends shows in the Job's log.
+describe_login() {
+  local whoami info name value
+  whoami="$(pulumi whoami -v --json | tr -d '\n')"
+  info="$(printf '%s' "${whoami}" | sed -n -E 's/.*"tokenInformation" *: *\{([^}]*)\}.*/\1/p')"
+  value="$(printf '%s' "${whoami}" | grep -o -E '"user" *: *"[^"]*"' | head -n 1 | sed -E 's/^"[^"]*" *: *"(.*)"$/\1/')" || value=""
+  echo "Logged in as ${value:-<unknown>}; the token obtained:"
+  for name in name organization team; do
+    value="$(printf '%s' "${info}" | grep -o -E "\"${name}\" *: *\"[^\"]*\"" | head -n 1 | sed -E 's/^"[^"]*" *: *"(.*)"$/\1/')" || value=""
+    echo "  ${name}: ${value:-<none>}"
+  done
+}
+
 echo "Exchanging the token at ${PULUMI_BACKEND_URL} for organization ${PULUMI_OIDC_ORG}"
 pulumi "${login_args[@]}"
-pulumi whoami -v
+describe_login
