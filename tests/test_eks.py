@@ -164,7 +164,7 @@ def test_cluster_uses_api_access_entries_and_exposes_its_own_issuer() -> None:
     cluster = run.one("aws:eks/cluster:Cluster").plain_inputs
     assert cluster["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
     assert cluster["version"] == "1.33"
-    assert cluster["vpcConfig"]["subnetIds"] == ["subnet-0example0000000a", "subnet-0example0000000b"]
+    assert cluster["vpcConfig"]["subnetIds"] == ["subnet-0e1a2b3c4d5e6f70a", "subnet-0e1a2b3c4d5e6f70b"]
     assert run.outputs["issuer"] == ISSUER
     assert run.outputs["host"] == HOST
     assert isinstance(run.outputs["kubeconfig"], Secret)
@@ -193,8 +193,13 @@ def test_cluster_uses_api_access_entries_and_exposes_its_own_issuer() -> None:
 
 
 def test_given_subnets_skip_the_default_vpc_lookup() -> None:
-    run = run_component(lambda: EksCluster("eks", {**CLUSTER, "subnet_ids": ["subnet-1", "subnet-2"]}))
-    assert run.one("aws:eks/cluster:Cluster").plain_inputs["vpcConfig"]["subnetIds"] == ["subnet-1", "subnet-2"]
+    run = run_component(
+        lambda: EksCluster("eks", {**CLUSTER, "subnet_ids": ["subnet-0123456789abcdef0", "subnet-89abcdef"]})
+    )
+    assert run.one("aws:eks/cluster:Cluster").plain_inputs["vpcConfig"]["subnetIds"] == [
+        "subnet-0123456789abcdef0",
+        "subnet-89abcdef",
+    ]
     assert not any(call.token.startswith("aws:ec2/") for call in run.invocations)
 
 

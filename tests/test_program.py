@@ -110,7 +110,11 @@ GKE = {
 EKS = {
     "aws:region": "us-east-2",
     "keyless:cloud": "eks",
-    "keyless:eks": {"clusterName": "shared", "kubernetesVersion": "1.33", "subnetIds": ["subnet-a", "subnet-b"]},
+    "keyless:eks": {
+        "clusterName": "shared",
+        "kubernetesVersion": "1.33",
+        "subnetIds": ["subnet-0123456789abcdef0", "subnet-89abcdef"],
+    },
 }
 EXISTING_EKS = {
     "aws:region": "us-east-2",
@@ -242,3 +246,27 @@ def test_the_test_engine_refuses_two_resources_with_one_urn() -> None:
         run.error
     )
     assert str(run.error).count("named 'ci'") == 2
+
+
+def test_an_aks_issuer_is_registered_exactly_as_given_trailing_slash_included() -> None:
+    aks = "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-2222-3333-4444-555555555555/"
+    config = {
+        "keyless:cloud": "existing",
+        "keyless:organization": "acme",
+        "keyless:existing": json.dumps({"identityCloud": "none", "issuerUrl": aks}),
+        "keyless:kubeconfig": "apiVersion: v1",
+        "keyless:workloads": json.dumps(
+            [
+                {
+                    "namespace": "ci",
+                    "serviceAccount": "runner",
+                    "tokenType": "team",
+                    "teamName": "t",
+                    "runsLoginJob": True,
+                }
+            ]
+        ),
+    }
+    run = run_stack(config, secret_keys=("keyless:kubeconfig",))
+    assert run.one(ISSUER).plain_inputs["url"] == aks
+    assert run.outputs["issuerUrl"] == aks

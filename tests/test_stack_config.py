@@ -193,3 +193,68 @@ def test_existing_cluster_needs_an_issuer_or_a_lookup() -> None:
         load_stack_config(values)
     assert "keyless:existing.issuerUrl: missing" in str(error.value)
     assert "keyless:kubeconfig: missing" in str(error.value)
+
+
+def _eks(**changes: Any) -> dict[str, str]:
+    values, _ = load_stack_file("eks-dev")
+    return _with(values, "keyless:eks", {**json.loads(values["keyless:eks"]), **changes})
+
+
+def _existing(**changes: Any) -> dict[str, str]:
+    values, _ = load_stack_file("existing-dev")
+    return _with(values, "keyless:existing", {**json.loads(values["keyless:existing"]), **changes})
+
+
+SHAPE_KNOWN = [
+    (
+        lambda c: _with(c, "keyless:organization", "my org"),
+        "keyless:organization: 'my org' is not a Pulumi organization name",
+    ),
+    (lambda c: _with(c, "gcp:project", "My Project"), "gcp:project: 'My Project' is not a Google Cloud project id"),
+    (
+        lambda c: _with(c, "keyless:gke", {**json.loads(c["keyless:gke"]), "location": "us central"}),
+        "keyless:gke.location: 'us central' is not a Google Cloud region or zone",
+    ),
+    (
+        lambda c: _with(c, "keyless:gke", {**json.loads(c["keyless:gke"]), "machineType": "E2 Standard"}),
+        "keyless:gke.machineType: 'E2 Standard' is not a Compute Engine machine type",
+    ),
+    (
+        lambda c: _with(c, "keyless:gke", {**json.loads(c["keyless:gke"]), "clusterName": "Keyless_Dev"}),
+        "keyless:gke.clusterName: 'Keyless_Dev' is not a GKE cluster name",
+    ),
+    (
+        lambda c: _workload(c, tokenType="team", roleId=None, teamName="platform team"),
+        "keyless:workloads[0].teamName: 'platform team' holds white space",
+    ),
+    (
+        lambda c: _eks(subnetIds=["vpc-0123456789abcdef0"]),
+        "keyless:eks.subnetIds[0]: 'vpc-0123456789abcdef0' is not a subnet id",
+    ),
+    (lambda c: _with(_eks(), "aws:region", "Oregon"), "aws:region: 'Oregon' is not an AWS region"),
+    (
+        lambda c: _eks(oidcProviderArn="arn:aws:iam::123:role/x"),
+        "keyless:eks.oidcProviderArn: 'arn:aws:iam::123:role/x' is not an IAM OIDC provider ARN",
+    ),
+    (
+        lambda c: _existing(issuerUrl="https://oidc.example.com"),
+        "keyless:existing.issuerUrl: and keyless:existing.lookup.clusterName are both set",
+    ),
+    (
+        lambda c: _existing(lookup={"clusterName": "platform prod"}),
+        "keyless:existing.lookup.clusterName: 'platform prod' is not an EKS cluster name",
+    ),
+    (
+        lambda c: _existing(issuerUrl="https://oidc.example.com/?x=1", lookup=None),
+        "keyless:existing.issuerUrl: 'https://oidc.example.com/?x=1' is not an OIDC issuer URL",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), SHAPE_KNOWN)
+def test_a_value_the_cloud_would_refuse_is_refused_at_preview(
+    dev_config: dict[str, str], mutate: Any, message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(mutate(dev_config), secret_keys=["keyless:kubeconfig"])
+    assert message in str(error.value)

@@ -16,6 +16,7 @@ from keyless.config import sections
 from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig, WorkloadConfig
 from keyless.config.read import RawConfig, parse_structured
 from keyless.config.sections import DEPRECATED, PREFIX, STACK
+from keyless.core import aws, gcp
 from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.naming import earlier_workload_names
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
@@ -180,6 +181,7 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
             identity_cloud = existing.get("identity_cloud")
             problems += _existing(existing, kubeconfig, values)
     problems += _workloads(config.get("workloads"), identity_cloud)
+    problems += _provider_config(values, cloud, identity_cloud)
     login = config.get("login_job") if isinstance(config.get("login_job"), Mapping) else {}
     issuer = config.get("issuer") if isinstance(config.get("issuer"), Mapping) else {}
     lifetime = sections.LOGIN_JOB.resolved(login or {})["exchanged_token_lifetime"]
@@ -196,6 +198,18 @@ def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str,
     identity_cloud = existing.get("identity_cloud")
     lookup: Mapping[str, Any] = existing["lookup"] if isinstance(existing.get("lookup"), Mapping) else {}
     has_lookup = bool(lookup) and lookup.get("cluster_name") is not None
+    if has_lookup and existing.get("issuer_url") is not None:
+        problems.append(
+            Problem(
+                f"{here}.issuerUrl",
+                MISSING,
+                f"and {here}.lookup.clusterName are both set",
+                "one of them: the lookup derives the issuer, and which one would win is not defined",
+            )
+        )
+    if has_lookup and identity_cloud in ("gke", "eks"):
+        name_rule = gcp.cluster_name if identity_cloud == "gke" else aws.cluster_name
+        problems += name_rule(f"{here}.lookup.clusterName", lookup["cluster_name"])
     if has_lookup and identity_cloud == "none":
         problems.append(
             Problem(
@@ -233,6 +247,16 @@ def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str,
         problems.append(Problem("aws:region", MISSING, "missing; an EKS lookup needs the cluster's region"))
     if identity_cloud != "eks" and existing.get("oidc_provider_arn") is not None:
         problems.append(Problem(f"{here}.oidcProviderArn", MISSING, "applies to identityCloud 'eks' only"))
+    return problems
+
+
+def _provider_config(values: Mapping[str, Any], cloud: Any, identity_cloud: Any) -> list[Problem]:
+    """The cloud providers' own keys this stack reads, checked like its own."""
+    problems = []
+    if values.get("gcp:project") and "gke" in (cloud, identity_cloud):
+        problems += gcp.project_id("gcp:project", values["gcp:project"])
+    if values.get("aws:region") and "eks" in (cloud, identity_cloud):
+        problems += aws.region("aws:region", values["aws:region"])
     return problems
 
 

@@ -68,7 +68,9 @@ GKE = replace(
     ),
     name="gke",
 )
-GKE = replace(GKE, fields={**GKE.fields, "project": Field(text, doc="Google Cloud project (default: gcp:project).")})
+GKE = replace(
+    GKE, fields={**GKE.fields, "project": Field(gcp.project_id, doc="Google Cloud project (default: gcp:project).")}
+)
 
 EKS = aws.EKS_CLUSTER.only(
     "cluster_name",
@@ -98,7 +100,7 @@ LOOKUP = Spec(
     "lookup",
     {
         "cluster_name": Field(text, doc="Name of the cluster to look up (derives the issuer and a kubeconfig)."),
-        "location": Field(text, doc="GKE: the cluster's region or zone."),
+        "location": Field(gcp.location, doc="GKE: the cluster's region or zone."),
     },
 )
 EXISTING = Spec(

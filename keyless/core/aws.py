@@ -14,7 +14,7 @@ from typing import Any
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.pulumi_cloud import issuer_url, service_account_subject
 from keyless.core.spec import Field, Keys, Spec, required
-from keyless.core.values import boolean, int_range, list_of, pattern, text
+from keyless.core.values import boolean, int_range, list_of, pattern
 
 STS_AUDIENCE = "sts.amazonaws.com"
 DEFAULT_TRUST_POLICY_LIMIT = 2048
@@ -59,6 +59,12 @@ instance_type = pattern(r"[a-z0-9-]+\.[a-z0-9-]+", "an EC2 instance type", "fami
 _service_account_part = pattern(
     _SERVICE_ACCOUNT_PATTERN, "accepted", "a DNS-1123 label, optionally with '*' or '?' wildcards"
 )
+
+
+region = pattern(
+    r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}", "an AWS region", "a region code such as 'us-west-2' or 'eu-central-1'"
+)
+subnet_id = pattern(r"subnet-([0-9a-f]{8}|[0-9a-f]{17})", "a subnet id", "'subnet-' and 8 or 17 hexadecimal digits")
 
 
 def uses_wildcard(value: str) -> bool:
@@ -217,8 +223,8 @@ EKS_CLUSTER = Spec(
     {
         "cluster_name": required(cluster_name),
         "kubernetes_version": required(kubernetes_version),
-        "region": Field(text),
-        "subnet_ids": Field(list_of(text, allow_empty=False), kind="list"),
+        "region": Field(region),
+        "subnet_ids": Field(list_of(subnet_id, allow_empty=False), kind="list"),
         "instance_types": Field(list_of(instance_type, allow_empty=False), DEFAULT_INSTANCE_TYPES, "list"),
         "desired_size": Field(int_range(0, MAX_NODE_GROUP_SIZE), DEFAULT_DESIRED_SIZE, "int"),
         "min_size": Field(int_range(0, MAX_NODE_GROUP_SIZE), DEFAULT_MIN_SIZE, "int"),
@@ -287,4 +293,4 @@ def eks_kubeconfig(name: str, endpoint: str, ca_data: str, region: str | None = 
     )
 
 
-EKS_LOOKUP = Spec("EksClusterLookup", {"cluster_name": required(text), "region": Field(text)})
+EKS_LOOKUP = Spec("EksClusterLookup", {"cluster_name": required(cluster_name), "region": Field(region)})

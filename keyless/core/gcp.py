@@ -43,6 +43,26 @@ cluster_name = pattern(
 )
 
 
+project_id = pattern(
+    r"[a-z][-a-z0-9]{4,28}[a-z0-9]",
+    "a Google Cloud project id",
+    "6-30 lower-case letters, digits and '-', starting with a letter (the id, not the display name or number)",
+)
+location = pattern(
+    r"[a-z]+-[a-z]+[0-9]+(-[a-z])?",
+    "a Google Cloud region or zone",
+    "a region such as 'us-central1' or a zone such as 'us-central1-a'",
+)
+machine_type = pattern(
+    r"[a-z][a-z0-9]*(-[a-z0-9]+)+", "a Compute Engine machine type", "a type such as 'e2-standard-2'"
+)
+service_account_email = pattern(
+    r"[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.gserviceaccount\.com",
+    "a service account e-mail",
+    "'<id>@<project>.iam.gserviceaccount.com'",
+)
+
+
 def workload_pool(project: str) -> str:
     return f"{project}.svc.id.goog"
 
@@ -115,15 +135,15 @@ def gke_context_name(project: str, location: str, name: str) -> str:
 GKE_CLUSTER = Spec(
     "GkeCluster",
     {
-        "project": required(text),
-        "location": required(text),
+        "project": required(project_id),
+        "location": required(location),
         "cluster_name": required(cluster_name),
         "node_count": Field(int_range(1, 100), DEFAULT_NODE_COUNT, "int"),
-        "machine_type": Field(text, DEFAULT_MACHINE_TYPE),
+        "machine_type": Field(machine_type, DEFAULT_MACHINE_TYPE),
         "release_channel": Field(choice(ReleaseChannel), ReleaseChannel.REGULAR.value),
         "deletion_protection": Field(boolean, True, "bool"),
         "enforce_network_policy": Field(boolean, True, "bool"),
-        "node_service_account": Field(text),
+        "node_service_account": Field(service_account_email),
         "network": Field(text),
         "subnetwork": Field(text),
     },
@@ -133,7 +153,7 @@ GKE_CLUSTER = Spec(
 GCP_WORKLOAD_IDENTITY = Spec(
     "GcpWorkloadIdentity",
     {
-        "project": required(text),
+        "project": required(project_id),
         "workload_pool": required(text),
         "namespace": required(dns1123_label),
         "service_account": required(dns1123_label),
@@ -144,5 +164,5 @@ GCP_WORKLOAD_IDENTITY = Spec(
 
 GKE_LOOKUP = Spec(
     "GkeClusterLookup",
-    {"project": required(text), "location": required(text), "cluster_name": required(text)},
+    {"project": required(project_id), "location": required(location), "cluster_name": required(cluster_name)},
 )

@@ -13,7 +13,7 @@ from typing import Any
 
 from keyless.core.kubernetes import MAX_PROJECTED_TOKEN_SECONDS, MIN_PROJECTED_TOKEN_SECONDS, recommended_labels
 from keyless.core.problems import MISSING, UNKNOWN, Problem
-from keyless.core.pulumi_cloud import LOGIN_FLAGS, LOGIN_TOKEN_TYPES, TokenType
+from keyless.core.pulumi_cloud import LOGIN_FLAGS, LOGIN_TOKEN_TYPES, TokenType, organization_name
 from keyless.core.spec import Field, Keys, Spec, required
 from keyless.core.values import (
     boolean,
@@ -22,9 +22,9 @@ from keyless.core.values import (
     duration,
     duration_seconds,
     https_url,
+    identifier,
     int_range,
     pinned_image,
-    text,
 )
 
 DEFAULT_IMAGE = "pulumi/pulumi-base:3.272.0"
@@ -80,10 +80,10 @@ LOGIN_JOB = Spec(
     {
         "namespace": required(dns1123_label),
         "service_account_name": required(dns1123_label),
-        "organization": required(text),
+        "organization": required(organization_name),
         "token_type": required(choice(LOGIN_TOKEN_TYPES)),
-        "team_name": Field(text),
-        "user_login": Field(text),
+        "team_name": Field(identifier),
+        "user_login": Field(identifier),
         "image": Field(pinned_image, DEFAULT_IMAGE),
         "token_expiration_seconds": Field(
             int_range(MIN_PROJECTED_TOKEN_SECONDS, MAX_PROJECTED_TOKEN_SECONDS), DEFAULT_TOKEN_EXPIRATION_SECONDS, "int"

@@ -13,7 +13,18 @@ from typing import Any
 
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.spec import Field, Keys, Spec, required
-from keyless.core.values import boolean, choice, dns1123_label, int_range, list_of, repeated, text
+from keyless.core.values import (
+    boolean,
+    choice,
+    dns1123_label,
+    first,
+    identifier,
+    int_range,
+    list_of,
+    pattern,
+    repeated,
+    text,
+)
 
 
 class TokenType(StrEnum):
@@ -105,6 +116,16 @@ def issuer_url(key: str, value: Any) -> list[Problem]:
     return []
 
 
+organization_name = first(
+    text,
+    pattern(
+        r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}",
+        "a Pulumi organization name",
+        "letters, digits, '-', '_' and '.', starting with a letter or digit (the name in app.pulumi.com/<org>)",
+    ),
+)
+
+
 def _token_companions(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     token_type = values.get("token_type")
     if token_type in (None, UNKNOWN):
@@ -140,11 +161,11 @@ WORKLOAD_POLICY = Spec(
         "namespace": required(dns1123_label),
         "service_account": required(dns1123_label),
         "token_type": required(choice(TokenType)),
-        "team_name": Field(text),
-        "user_login": Field(text),
-        "runner_id": Field(text),
+        "team_name": Field(identifier),
+        "user_login": Field(identifier),
+        "runner_id": Field(identifier),
         "authorized_permissions": Field(list_of(choice(PermissionLevel), allow_empty=False), kind="list"),
-        "role_id": Field(text),
+        "role_id": Field(identifier),
     },
     (_token_companions,),
 )
@@ -188,7 +209,7 @@ def _workloads_given(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
 PULUMI_CLOUD_TRUST = Spec(
     "PulumiCloudTrust",
     {
-        "organization": required(text),
+        "organization": required(organization_name),
         "issuer_url": required(issuer_url),
         "issuer_name": required(text),
         "workloads": required(kind="objects", spec=WORKLOAD_POLICY),

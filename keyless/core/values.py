@@ -28,6 +28,15 @@ def text(key: str, value: Any) -> list[Problem]:
     return []
 
 
+def identifier(key: str, value: Any) -> list[Problem]:
+    """A name or id whose exact shape Pulumi Cloud does not document (a team, a user, a role or
+    runner id): refused only when it cannot be one, i.e. empty or holding white space."""
+    problems = text(key, value)
+    if not problems and any(c.isspace() or not c.isprintable() for c in value):
+        problems = [Problem(key, value, "holds white space", "a name or id without spaces")]
+    return problems
+
+
 def dns1123_label(key: str, value: Any) -> list[Problem]:
     if not isinstance(value, str) or len(value) > 63 or not DNS1123_LABEL.match(value):
         return [

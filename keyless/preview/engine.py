@@ -197,7 +197,7 @@ class ProviderMocks(pulumi.runtime.Mocks):
         if args.token == "aws:ec2/getVpc:getVpc":
             return {"id": "vpc-0example0000000001", "default": True, "cidrBlock": "172.31.0.0/16"}
         if args.token == "aws:ec2/getSubnets:getSubnets":
-            return {"id": region, "ids": ["subnet-0example0000000a", "subnet-0example0000000b"]}
+            return {"id": region, "ids": ["subnet-0e1a2b3c4d5e6f70a", "subnet-0e1a2b3c4d5e6f70b"]}
         if args.token == "aws:eks/getCluster:getCluster":
             cluster = args.args.get("name", "cluster")
             return {
