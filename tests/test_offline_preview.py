@@ -80,6 +80,7 @@ def _validator_version(stack_folder: Path) -> str:
 
 
 @pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.validators
 def test_kubernetes_yaml_passes_strict_schema_validation(artifacts: Path, stack: str) -> None:
     folder = artifacts / stack
     files = sorted(str(path) for path in (folder / "kubernetes").glob("*.yaml"))
@@ -100,6 +101,7 @@ def test_kubernetes_yaml_passes_strict_schema_validation(artifacts: Path, stack:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.validators
 def test_kubernetes_yaml_has_no_failed_checkov_checks(artifacts: Path) -> None:
     result = subprocess.run(
         [_checkov(), "--config-file", str(ROOT / ".checkov.yaml"), "-d", str(artifacts), "-o", "json"],
