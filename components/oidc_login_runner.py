@@ -21,6 +21,7 @@ from keyless.core.login_job import (
     SCRIPT_DIR,
     SCRIPT_NAME,
     TOKEN_DIR,
+    doctor_command,
     job_annotations,
     login_environment,
     login_script,
@@ -197,12 +198,15 @@ class OidcLoginRunner(pulumi.ComponentResource):
 
         audience = pulumi.Output.from_input(checked["organization"]).apply(pulumi_audience)
         token_type = checked["token_type"]
+        stack = pulumi.get_stack()
         environment = pulumi.Output.all(
             checked["organization"],
             checked["team_name"],
             checked["user_login"],
             checked["exchanged_token_lifetime"],
             checked["backend_url"],
+            checked["namespace"],
+            checked["service_account_name"],
         ).apply(
             lambda values: login_environment(
                 organization=values[0],
@@ -211,6 +215,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
                 user_login=values[2],
                 exchanged_token_lifetime=values[3],
                 backend_url=values[4],
+                doctor_command=doctor_command(stack, values[5], values[6]),
             )
         )
 

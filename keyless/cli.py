@@ -46,6 +46,17 @@ def parser() -> argparse.ArgumentParser:
     preview.add_argument("--root", type=Path, help="Pulumi project folder (default: the nearest with a Pulumi.yaml)")
     preview.add_argument("--quiet", action="store_true", help="write the artifacts without printing the tree")
     preview.set_defaults(run=_preview)
+
+    from keyless.doctor import command as doctor
+
+    diagnose = commands.add_parser(
+        "doctor",
+        help="say why Pulumi Cloud would refuse (or admit) a workload's token exchange",
+        description=doctor.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor.add_arguments(diagnose)
+    diagnose.set_defaults(run=doctor.run)
     return top
 
 

@@ -318,3 +318,22 @@ def test_script_shows_which_token_the_exchange_obtained(tmp_path: Path) -> None:
     assert "Logged in as pulumi-team-platform; the token obtained:" in result.stdout
     for line in ("  name: oidc-exchange", "  organization: acme", "  team: platform"):
         assert line in result.stdout.splitlines()
+
+
+def test_a_refused_exchange_ends_with_the_doctor_command_to_run(tmp_path: Path) -> None:
+    command = "keyless doctor --stack dev --from-cluster --workload ci/runner"
+    environment = {
+        **login_environment(organization="acme", token_type="organization", doctor_command=command),
+        "FAIL_LOGIN": "1",
+    }
+    result, _ = run_login_script(tmp_path, environment, token=_token())
+    assert result.returncode == 7
+    assert result.stderr.rstrip().splitlines()[-2].strip() == command
+    assert "--claims-file" in result.stderr.rstrip().splitlines()[-1]
+
+
+def test_the_job_names_its_stack_and_workload_in_the_doctor_command() -> None:
+    run = run_component(lambda: OidcLoginRunner("login", BASE))
+    env = run.one("kubernetes:batch/v1:Job").plain_inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    values = {item["name"]: item["value"] for item in env}
+    assert values["KEYLESS_DOCTOR_COMMAND"] == "keyless doctor --stack dev --from-cluster --workload ci/runner"

@@ -122,6 +122,7 @@ def login_environment(
     user_login: str | None = None,
     exchanged_token_lifetime: str = DEFAULT_EXCHANGED_TOKEN_LIFETIME,
     backend_url: str = DEFAULT_BACKEND_URL,
+    doctor_command: str | None = None,
 ) -> dict[str, str]:
     """Environment of the login script; it turns these into ``pulumi login`` flags."""
     environment = {
@@ -134,11 +135,18 @@ def login_environment(
         "TMPDIR": "/tmp",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
     }
+    if doctor_command:
+        environment["KEYLESS_DOCTOR_COMMAND"] = doctor_command
     if token_type == TokenType.TEAM and team_name:
         environment["PULUMI_OIDC_TEAM"] = team_name
     elif token_type == TokenType.PERSONAL and user_login:
         environment["PULUMI_OIDC_USER"] = user_login
     return environment
+
+
+def doctor_command(stack: str, namespace: str, service_account: str) -> str:
+    """What the login Job's log tells a user to run when the exchange is refused."""
+    return f"keyless doctor --stack {stack} --from-cluster --workload {namespace}/{service_account}"
 
 
 def pod_labels(name: str) -> dict[str, str]:

@@ -50,6 +50,13 @@ describe_login() {
   done
 }
 
+# Pulumi Cloud's refusal says little; the doctor says which claim or policy is at fault.
+explain_refusal() {
+  echo "The exchange was refused. To see why, run where your kubeconfig reaches this cluster:" >&2
+  echo "  ${KEYLESS_DOCTOR_COMMAND:-keyless doctor --stack <stack> --from-cluster --workload <namespace>/<service-account>}" >&2
+  echo "or save the claims printed above to a file and pass --claims-file FILE instead of --from-cluster." >&2
+}
+
 echo "Exchanging the token at ${PULUMI_BACKEND_URL} for organization ${PULUMI_OIDC_ORG}"
-pulumi "${login_args[@]}"
+pulumi "${login_args[@]}" || { status=$?; explain_refusal; exit "${status}"; }
 describe_login

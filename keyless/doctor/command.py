@@ -1,0 +1,166 @@
+"""``keyless doctor``: the command line around :func:`~keyless.doctor.findings.diagnose`.
+
+Exit status: 0 admitted, 1 refused, 2 the doctor could not run. The token is never printed:
+the output holds claims, codes and sentences only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from keyless.core.exchange import Request
+from keyless.core.values import duration_seconds
+
+EXIT_ADMITTED, EXIT_REFUSED, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="the stack whose issuer and policies are the reference")
+    parser.add_argument("--root", type=Path, help="Pulumi project folder (default: the nearest with a Pulumi.yaml)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--token-file", metavar="PATH", help="a JWT, e.g. from `kubectl create token`; '-' reads stdin")
+    source.add_argument(
+        "--from-cluster", action="store_true", help="mint a token through the TokenRequest API (needs --workload)"
+    )
+    source.add_argument(
+        "--claims-file", metavar="PATH", help="claims as JSON, or the 'iss: …' lines the login Job logs"
+    )
+    parser.add_argument("--workload", metavar="NS/SA", help="with --from-cluster: the service account to mint for")
+    parser.add_argument("--kubeconfig", help="with --from-cluster: kubeconfig file (default: the usual one)")
+    parser.add_argument("--context", help="with --from-cluster: kubeconfig context (default: the current one)")
+    parser.add_argument("--issuer-url", help="the issuer as deployed, e.g. $(pulumi stack output issuerUrl)")
+    parser.add_argument(
+        "--token-type", choices=["organization", "team", "personal", "runner"], help="override the request"
+    )
+    parser.add_argument("--team", help="override the request: the team of --oidc-team")
+    parser.add_argument("--user", help="override the request: the user of --oidc-user")
+    parser.add_argument("--expiration", help="override the request: --oidc-expiration, e.g. 2h")
+    parser.add_argument(
+        "--check-issuer", action="store_true", help="also fetch the issuer's keys over HTTPS and verify the signature"
+    )
+    parser.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+
+
+class CannotRun(Exception):
+    """The doctor cannot reach a verdict: bad arguments, an unreadable token, a bad stack."""
+
+
+def _read(path: str) -> str:
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as error:
+        raise CannotRun(f"cannot read {path}: {error.strerror}") from error
+
+
+def _workload(text: str) -> tuple[str, str]:
+    namespace, separator, account = text.partition("/")
+    if not separator or not namespace or not account or "/" in account:
+        raise CannotRun(f"--workload: {text!r} is not accepted; expected NAMESPACE/SERVICE-ACCOUNT")
+    return namespace, account
+
+
+def _request(args: argparse.Namespace, default: dict[str, Any]) -> Request:
+    lifetime = default.get("lifetime_seconds")
+    if args.expiration is not None:
+        lifetime = duration_seconds(args.expiration)
+        if lifetime is None:
+            raise CannotRun(
+                f"--expiration: {args.expiration!r} is not a duration; expected e.g. '15m', '2h' or '1h30m'"
+            )
+    token_type = args.token_type or default.get("token_type") or "organization"
+    return Request(
+        token_type,
+        args.team or (default.get("team") if token_type == "team" else None),
+        args.user or (default.get("user") if token_type == "personal" else None),
+        lifetime,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except CannotRun as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except ModuleNotFoundError as error:
+        if error.name not in ("jwt", "kubernetes", "cryptography"):
+            raise
+        print(
+            f"error: {'--check-issuer' if error.name != 'kubernetes' else '--from-cluster'} needs the doctor's extras: "
+            "pip install 'keyless-k8s-pulumi[doctor]'",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_RUN
+
+
+def _run(args: argparse.Namespace) -> int:
+    from keyless.core.problems import InvalidArgumentError
+    from keyless.doctor import findings, reference, tokens
+    from keyless.preview.root import project_root
+
+    if args.from_cluster != (args.workload is not None):
+        raise CannotRun("--workload NS/SA goes with --from-cluster, and --from-cluster needs it")
+    try:
+        stack = reference.load(args.stack, (args.root or project_root()).resolve(), args.issuer_url)
+    except (InvalidArgumentError, FileNotFoundError) as error:
+        raise CannotRun(f"stack {args.stack!r}: {error}") from error
+
+    token: tokens.Token | None = None
+    try:
+        if args.token_file is not None:
+            token = tokens.decode(_read(args.token_file))
+            claims = token.claims
+        elif args.claims_file is not None:
+            claims = tokens.claims_from_log(_read(args.claims_file))
+        else:
+            namespace, account = _workload(args.workload)
+            token = tokens.from_cluster(namespace, account, stack.audience, args.kubeconfig, args.context)
+            claims = token.claims
+    except tokens.NotAJwt as error:
+        finding = findings.Finding(findings.Code.NOT_A_JWT, f"the token is not a JWT: {error}")
+        diagnosis = findings.Diagnosis([finding], None, Request())
+        return _report(args, diagnosis, {}, "")
+    except ValueError as error:
+        raise CannotRun(f"--claims-file: {error}") from error
+    except Exception as error:  # the Kubernetes client's errors: configuration, connection, API status
+        if not args.from_cluster:
+            raise
+        reason = getattr(error, "reason", None) or str(error).splitlines()[0]
+        raise CannotRun(f"--from-cluster: the TokenRequest for {args.workload} failed: {reason}") from error
+
+    named = tokens.workload_of(claims)
+    workload = stack.workload(*named) if named else None
+    default = stack.login_request(workload)
+    diagnosis = findings.diagnose(stack, claims, _request(args, default))
+    if args.check_issuer:
+        if token is None:
+            diagnosis.notes.append(
+                "--check-issuer needs the token itself (--token-file or --from-cluster), not its claims"
+            )
+        else:
+            from keyless.doctor import issuer
+
+            extra = issuer.check(token)
+            if extra:
+                kept = [f for f in diagnosis.findings if f.code != findings.Code.ADMITTED]
+                diagnosis = findings.Diagnosis(kept + extra, diagnosis.policy, diagnosis.request, diagnosis.notes)
+    subject = f"{named[0]}/{named[1]}" if named else str(claims.get("sub", "an unknown subject"))
+    return _report(args, diagnosis, claims, f"token for {subject}, request from {default['source']}")
+
+
+def _report(args: argparse.Namespace, diagnosis: Any, claims: dict[str, Any], about: str) -> int:
+    from keyless.doctor.findings import as_json
+
+    if args.json:
+        print(json.dumps(as_json(diagnosis, claims), indent=2, sort_keys=True))
+    else:
+        print(f"{diagnosis.verdict}: stack {args.stack}" + (f", {about}" if about else ""))
+        for finding in diagnosis.findings:
+            print(f"  {finding.code.value}: {finding.message}")
+        for note in diagnosis.notes:
+            print(f"  note: {note}")
+    return EXIT_ADMITTED if diagnosis.admitted else EXIT_REFUSED

@@ -1,0 +1,125 @@
+"""What a stack declares to Pulumi Cloud: its issuer and the policies its components register.
+
+The policies come from running the stack's own ``PulumiCloudTrust`` on the mock engine with the
+arguments its config maps to, so the doctor reads exactly what ``pulumi up`` would register.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keyless.config import StackConfig, WorkloadConfig, from_stack_file, parse
+from keyless.core.gcp import gke_issuer_url
+from keyless.core.pulumi_cloud import pulumi_audience
+from keyless.core.values import duration_seconds
+
+DEFAULT_EXCHANGED_LIFETIME_SECONDS = 7200
+"""What the CLI asks for without ``--oidc-expiration``: two hours."""
+_EKS_ISSUER = re.compile(r"^https://oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/id/[0-9A-F]{32}$")
+
+
+@dataclass(frozen=True)
+class IssuerReference:
+    """The registered issuer: exact when the config determines it, else only its shape."""
+
+    url: str | None
+    """The exact URL, when known offline (GKE, an existing cluster's given issuer, --issuer-url)."""
+    eks_region: str | None = None
+    """EKS: the region; the issuer's id is known only once the cluster exists."""
+
+    def shape_matches(self, iss: str) -> bool:
+        match = _EKS_ISSUER.match(iss)
+        return match is not None and match.group(1) == self.eks_region
+
+
+@dataclass(frozen=True)
+class StackReference:
+    stack: str
+    organization: str
+    issuer: IssuerReference
+    max_expiration_seconds: int
+    policies: list[dict[str, Any]]
+    config: StackConfig = field(repr=False)
+
+    @property
+    def audience(self) -> str:
+        return pulumi_audience(self.organization)
+
+    def workload(self, namespace: str, service_account: str) -> WorkloadConfig | None:
+        return next(
+            (w for w in self.config.workloads if (w.namespace, w.service_account) == (namespace, service_account)),
+            None,
+        )
+
+    def login_request(self, workload: WorkloadConfig | None) -> dict[str, Any]:
+        """What the workload's exchange asks for: the login Job's flags for the workload it runs
+        as, else the token its own policy grants, with the CLI's default lifetime."""
+        if workload is not None and workload.runs_login_job:
+            job = self.config.login_job
+            lifetime = duration_seconds(job["exchanged_token_lifetime"])
+            return {
+                "token_type": workload.token_type,
+                "team": workload.policy.get("team_name") if workload.token_type == "team" else None,
+                "user": workload.policy.get("user_login") if workload.token_type == "personal" else None,
+                "lifetime_seconds": lifetime,
+                "source": "the login Job's flags",
+            }
+        if workload is not None and workload.token_type == "runner":
+            return {"token_type": "runner", "lifetime_seconds": None, "source": "a deployment agent (runner token)"}
+        if workload is not None:
+            return {
+                "token_type": workload.token_type,
+                "team": workload.policy.get("team_name"),
+                "user": workload.policy.get("user_login"),
+                "lifetime_seconds": DEFAULT_EXCHANGED_LIFETIME_SECONDS,
+                "source": "the workload's policy",
+            }
+        return {
+            "token_type": "organization",
+            "lifetime_seconds": DEFAULT_EXCHANGED_LIFETIME_SECONDS,
+            "source": "the CLI's default",
+        }
+
+
+def issuer_of(config: StackConfig, given: str | None) -> IssuerReference:
+    if given is not None:
+        return IssuerReference(given)
+    if config.gke is not None:
+        gke = config.gke
+        return IssuerReference(gke_issuer_url(str(gke["project"]), str(gke["location"]), str(gke["cluster_name"])))
+    if config.eks is not None:
+        return IssuerReference(None, str(config.eks.cluster_args.get("region")))
+    existing = config.existing
+    assert existing is not None
+    args: Mapping[str, Any] = existing.cluster_args
+    if args.get("issuer_url"):
+        return IssuerReference(str(args["issuer_url"]))
+    if args.get("gke"):
+        lookup = args["gke"]
+        return IssuerReference(gke_issuer_url(lookup["project"], lookup["location"], lookup["cluster_name"]))
+    return IssuerReference(None, str(args.get("eks", {}).get("region") or "") or None)
+
+
+def registered_policies(config: StackConfig, issuer_url: str) -> tuple[list[dict[str, Any]], int]:
+    """The policies and maximum lifetime ``PulumiCloudTrust`` registers for this config."""
+    from components.pulumi_cloud_trust import PulumiCloudTrust
+    from keyless.preview.engine import run_program
+
+    run = run_program({}, program=lambda: PulumiCloudTrust("pulumi-cloud", config.trust_args(issuer_url)))
+    issuer = run.one("pulumiservice:index:OidcIssuer").plain_inputs
+    return list(issuer["policies"]), int(issuer["maxExpirationSeconds"])
+
+
+def load(stack: str, root: Path, issuer_url: str | None = None) -> StackReference:
+    """The stack's reference; ``issuer_url`` (the issuer as deployed) replaces what the config implies."""
+    config = parse(from_stack_file(stack, root))
+    declared = issuer_of(config, None)
+    # The policies do not depend on the issuer's URL: register them with the declared one.
+    stand_in = declared.url or f"https://oidc.eks.{declared.eks_region or 'us-east-1'}.amazonaws.com/id/{'0' * 32}"
+    policies, maximum = registered_policies(config, stand_in)
+    issuer = declared if issuer_url is None else IssuerReference(issuer_url)
+    return StackReference(stack, config.organization, issuer, maximum, policies, config)
