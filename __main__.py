@@ -17,6 +17,7 @@ from components.pulumi_cloud_trust import PulumiCloudTrust
 from components.restricted_namespace import RestrictedNamespace
 from components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
 from keyless.config import StackConfig, WorkloadConfig, from_runtime, parse
+from keyless.core.identity import IdentityMode
 
 
 @dataclass
@@ -29,6 +30,10 @@ class Cluster:
     name: pulumi.Output[str] | None = None
     workload_pool: pulumi.Output[str] | None = None
     oidc_provider_arn: pulumi.Output[str] | None = None
+    arn: pulumi.Output[str] | None = None
+    project_number: pulumi.Output[str] | None = None
+    lookup_name: pulumi.Output[str] | None = None
+    """The name of a cluster looked up rather than created (not exported as clusterName)."""
 
 
 def create_cluster(config: StackConfig) -> Cluster:
@@ -36,14 +41,26 @@ def create_cluster(config: StackConfig) -> Cluster:
         from components.gke_cluster import GkeCluster
 
         gke = GkeCluster("cluster", config.gke)
-        return Cluster(gke.issuer_url, gke.kubernetes_provider, gke.kubeconfig, gke.cluster_name, gke.workload_pool)
-    if config.eks is not None:
+        cluster = Cluster(gke.issuer_url, gke.kubernetes_provider, gke.kubeconfig, gke.cluster_name, gke.workload_pool)
+    elif config.eks is not None:
         from components.eks_cluster import EksCluster
 
         eks = EksCluster("cluster", config.eks.cluster_args)
-        provider_arn = oidc_provider_arn(eks.issuer_url, config.eks.oidc_provider_arn, config.eks.oidc_provider_args)
-        return Cluster(eks.issuer_url, eks.kubernetes_provider, eks.kubeconfig, eks.cluster_name, None, provider_arn)
+        cluster = Cluster(
+            eks.issuer_url, eks.kubernetes_provider, eks.kubeconfig, eks.cluster_name, arn=eks.cluster_arn
+        )
+        if config.uses(IdentityMode.IRSA):  # EKS Pod Identity needs no OIDC provider
+            cluster.oidc_provider_arn = oidc_provider_arn(
+                eks.issuer_url, config.eks.oidc_provider_arn, config.eks.oidc_provider_args
+            )
+    else:
+        cluster = existing_cluster(config)
+    if config.uses(IdentityMode.DIRECT):
+        cluster.project_number = project_number(config)
+    return cluster
 
+
+def existing_cluster(config: StackConfig) -> Cluster:
     from components.existing_cluster import ExistingCluster
 
     existing = config.existing
@@ -52,13 +69,25 @@ def create_cluster(config: StackConfig) -> Cluster:
     if "kubeconfig" in args:
         args["kubeconfig"] = pulumi.Output.secret(args["kubeconfig"])
     found = ExistingCluster("cluster", args)
-    pool: pulumi.Output[str] | None = None
-    arn: pulumi.Output[str] | None = None
+    cluster = Cluster(found.issuer_url, found.kubernetes_provider, found.kubeconfig)
     if existing.identity_cloud == "gke":
-        pool = found.workload_pool.apply(lambda p: p or f"{existing.gcp_project}.svc.id.goog")
-    if existing.identity_cloud == "eks":
-        arn = oidc_provider_arn(found.issuer_url, existing.oidc_provider_arn, lambda url: {"issuer_url": url})
-    return Cluster(found.issuer_url, found.kubernetes_provider, found.kubeconfig, None, pool, arn)
+        cluster.workload_pool = found.workload_pool.apply(lambda p: p or f"{existing.gcp_project}.svc.id.goog")
+    if existing.identity_cloud == "eks" and config.uses(IdentityMode.IRSA):
+        cluster.oidc_provider_arn = oidc_provider_arn(
+            found.issuer_url, existing.oidc_provider_arn, lambda url: {"issuer_url": url}
+        )
+    if config.uses(IdentityMode.POD_IDENTITY):  # the config requires a lookup for it
+        lookup = existing.cluster_args.get("eks")
+        cluster.lookup_name = pulumi.Output.from_input(lookup["cluster_name"] if lookup else "")
+        cluster.arn = found.cluster_arn.apply(lambda value: value or "")
+    return cluster
+
+
+def project_number(config: StackConfig) -> pulumi.Output[str]:
+    """The GKE project's number, looked up once per stack: direct principals name it."""
+    from pulumi_gcp import organizations
+
+    return organizations.get_project_output(project_id=config.gcp_project).number.apply(lambda n: str(n or ""))
 
 
 def oidc_provider_arn(issuer_url: pulumi.Output[str], given: str | None, args_for: object) -> pulumi.Output[str]:
@@ -82,18 +111,28 @@ def service_account_args(
 ) -> WorkloadServiceAccountArgs:
     """The workload's ServiceAccount, annotated with the cloud identity created for it here."""
     args: WorkloadServiceAccountArgs = {"namespace": namespace, "name": workload.service_account}
-    if config.identity_cloud == "gke":
+    mode = workload.identity_mode
+    if mode == IdentityMode.GCP_SERVICE_ACCOUNT:
         from components.gcp_workload_identity import GcpWorkloadIdentity
 
         identity = workload.gcp_identity_args(config.gcp_project, cluster.workload_pool)
-        args["gcp_service_account_email"] = GcpWorkloadIdentity(
-            workload.resource_name, identity, renamed(workload)
-        ).email
-    elif config.identity_cloud == "eks":
+        gsa = GcpWorkloadIdentity(workload.resource_name, identity, renamed(workload))
+        args["gcp_service_account_email"] = gsa.email
+    elif mode == IdentityMode.DIRECT:
+        from components.gke_workload_principal import GkeWorkloadPrincipal
+
+        grants = workload.principal_args(config.gcp_project, cluster.project_number, cluster.workload_pool)
+        GkeWorkloadPrincipal(workload.resource_name, grants)  # no annotation: the principal is the service account
+    elif mode == IdentityMode.IRSA:
         from components.irsa_role import IrsaRole
 
         role = workload.irsa_args(cluster.oidc_provider_arn, cluster.issuer_url)
         args["aws_role_arn"] = IrsaRole(workload.resource_name, role, renamed(workload)).arn
+    elif mode == IdentityMode.POD_IDENTITY:
+        from components.eks_pod_identity import EksPodIdentity
+
+        association = workload.pod_identity_args(cluster.name or cluster.lookup_name, cluster.arn)
+        EksPodIdentity(workload.resource_name, association)  # no annotation: the association binds the role
     return args
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from keyless import __version__
 from keyless.core.gcp import ReleaseChannel
+from keyless.core.identity import IdentityMode
 from keyless.core.kubernetes import PodSecurityLevel
 from keyless.core.problems import InvalidArgumentError
 from keyless.core.pulumi_cloud import PermissionLevel, TokenType
@@ -22,6 +23,10 @@ _EXPORTS = {
     "EksClusterArgs": "eks_cluster",
     "EksOidcProvider": "eks_oidc_provider",
     "EksOidcProviderArgs": "eks_oidc_provider",
+    "EksPodIdentity": "eks_pod_identity",
+    "EksPodIdentityArgs": "eks_pod_identity",
+    "GkeWorkloadPrincipal": "gke_workload_principal",
+    "GkeWorkloadPrincipalArgs": "gke_workload_principal",
     "IrsaRole": "irsa_role",
     "IrsaRoleArgs": "irsa_role",
     "ServiceAccountRef": "irsa_role",
@@ -43,12 +48,17 @@ __all__ = [
     "EksClusterArgs",
     "EksOidcProvider",
     "EksOidcProviderArgs",
+    "EksPodIdentity",
+    "EksPodIdentityArgs",
     "ExistingCluster",
     "ExistingClusterArgs",
     "GcpWorkloadIdentity",
     "GcpWorkloadIdentityArgs",
     "GkeCluster",
     "GkeClusterArgs",
+    "GkeWorkloadPrincipal",
+    "GkeWorkloadPrincipalArgs",
+    "IdentityMode",
     "InvalidArgumentError",
     "IrsaRole",
     "IrsaRoleArgs",
@@ -72,9 +82,11 @@ __all__ = [
 if TYPE_CHECKING:
     from components.eks_cluster import EksCluster, EksClusterArgs
     from components.eks_oidc_provider import EksOidcProvider, EksOidcProviderArgs
+    from components.eks_pod_identity import EksPodIdentity, EksPodIdentityArgs
     from components.existing_cluster import ExistingCluster, ExistingClusterArgs
     from components.gcp_workload_identity import GcpWorkloadIdentity, GcpWorkloadIdentityArgs
     from components.gke_cluster import GkeCluster, GkeClusterArgs
+    from components.gke_workload_principal import GkeWorkloadPrincipal, GkeWorkloadPrincipalArgs
     from components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountRef
     from components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
     from components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy

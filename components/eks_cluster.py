@@ -12,6 +12,7 @@ from keyless.core.aws import (
     CLUSTER_POLICIES,
     EKS_CLUSTER,
     NODE_POLICIES,
+    POD_IDENTITY_AGENT_ADDON,
     VPC_CNI_ADDON,
     VPC_CNI_NETWORK_POLICY,
     eks_issuer_from_identities,
@@ -40,6 +41,8 @@ class EksClusterArgs(TypedDict):
     """Fewest nodes (default 1)."""
     max_size: NotRequired[pulumi.Input[int]]
     """Most nodes (default 3)."""
+    pod_identity_agent: NotRequired[bool]
+    """Install the eks-pod-identity-agent add-on, which EKS Pod Identity needs (default false)."""
     enforce_network_policy: NotRequired[bool]
     """Manage the VPC CNI add-on with network policy enforcement on (default true); false leaves
     the cluster's CNI as EKS installs it, where NetworkPolicy objects have no effect."""
@@ -56,6 +59,8 @@ class EksCluster(pulumi.ComponentResource):
     """The issuer without ``https://``: the prefix of IRSA trust-policy condition keys."""
     cluster_name: pulumi.Output[str]
     """The cluster's name."""
+    cluster_arn: pulumi.Output[str]
+    """The cluster's ARN (EKS Pod Identity trust policies name it)."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig (secret) using ``aws eks get-token``."""
 
@@ -123,6 +128,12 @@ class EksCluster(pulumi.ComponentResource):
                     opts=child_opts(self),
                 )
             )
+        if checked["pod_identity_agent"]:
+            eks.Addon(
+                f"{name}-pod-identity-agent",
+                eks.AddonArgs(cluster_name=cluster.name, addon_name=POD_IDENTITY_AGENT_ADDON),
+                opts=child_opts(self),
+            )
         node_role, node_attachments = self._service_role(
             f"{name}-nodes",
             "ec2",
@@ -147,6 +158,7 @@ class EksCluster(pulumi.ComponentResource):
         )
 
         self.cluster_name = cluster.name
+        self.cluster_arn = cluster.arn
         self.issuer_url = cluster.identities.apply(eks_issuer_from_identities)
         self.issuer_host = self.issuer_url.apply(issuer_host)
         self.kubeconfig = pulumi.Output.secret(
@@ -162,6 +174,7 @@ class EksCluster(pulumi.ComponentResource):
                 "issuer_url": self.issuer_url,
                 "issuer_host": self.issuer_host,
                 "cluster_name": self.cluster_name,
+                "cluster_arn": self.cluster_arn,
                 "kubeconfig": self.kubeconfig,
             }
         )

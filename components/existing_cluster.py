@@ -60,6 +60,8 @@ class ExistingCluster(pulumi.ComponentResource):
     """Kubeconfig (secret)."""
     workload_pool: pulumi.Output[str | None]
     """GKE only: the cluster's workload identity pool."""
+    cluster_arn: pulumi.Output[str | None]
+    """EKS lookup only: the cluster's ARN (EKS Pod Identity needs it)."""
 
     def __init__(self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         checked = validated(EXISTING_CLUSTER, args)
@@ -68,6 +70,7 @@ class ExistingCluster(pulumi.ComponentResource):
         issuer_url: pulumi.Output[str]
         derived_kubeconfig: pulumi.Output[str] | None = None
         self.workload_pool = pulumi.Output.from_input(None)
+        self.cluster_arn = pulumi.Output.from_input(None)
 
         gke_lookup = checked["gke"]
         eks_lookup = checked["eks"]
@@ -96,6 +99,7 @@ class ExistingCluster(pulumi.ComponentResource):
                 name=eks_lookup["cluster_name"], region=eks_lookup.get("region"), opts=invoke_opts
             )
             issuer_url = found_eks.identities.apply(eks_issuer_from_identities)
+            self.cluster_arn = found_eks.arn
             derived_kubeconfig = pulumi.Output.all(
                 found_eks.endpoint, found_eks.certificate_authorities.apply(lambda authorities: authorities[0].data)
             ).apply(
@@ -117,5 +121,10 @@ class ExistingCluster(pulumi.ComponentResource):
             opts=child_opts(self),
         )
         self.register_outputs(
-            {"issuer_url": self.issuer_url, "kubeconfig": self.kubeconfig, "workload_pool": self.workload_pool}
+            {
+                "issuer_url": self.issuer_url,
+                "kubeconfig": self.kubeconfig,
+                "workload_pool": self.workload_pool,
+                "cluster_arn": self.cluster_arn,
+            }
         )

@@ -17,10 +17,11 @@ from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackC
 from keyless.config.read import RawConfig, parse_structured
 from keyless.config.sections import DEPRECATED, PREFIX, STACK
 from keyless.core import aws, gcp
+from keyless.core.identity import MODES, IdentityMode, default_mode
 from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.naming import earlier_workload_names
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
-from keyless.core.pulumi_cloud import LOGIN_TOKEN_TYPES, TokenType
+from keyless.core.pulumi_cloud import LOGIN_TOKEN_TYPES, WORKLOAD_POLICY, TokenType
 from keyless.core.spec import Field, Spec, camel, join
 
 __all__ = ["ConfigError", "load_stack_config", "parse"]
@@ -181,6 +182,8 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
             identity_cloud = existing.get("identity_cloud")
             problems += _existing(existing, kubeconfig, values)
     problems += _workloads(config.get("workloads"), identity_cloud)
+    if cloud == "existing" and identity_cloud == "eks":
+        problems += _pod_identity_needs_a_lookup(config)
     problems += _provider_config(values, cloud, identity_cloud)
     login = config.get("login_job") if isinstance(config.get("login_job"), Mapping) else {}
     issuer = config.get("issuer") if isinstance(config.get("issuer"), Mapping) else {}
@@ -261,6 +264,53 @@ def _provider_config(values: Mapping[str, Any], cloud: Any, identity_cloud: Any)
 
 
 _CLOUD_FIELDS = {"gcp_roles": "gke", "aws_managed_policy_arns": "eks", "aws_permissions_boundary": "eks"}
+_MODE_FIELDS = {"pod_identity_session_tags": IdentityMode.POD_IDENTITY}
+
+
+def _pod_identity_needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
+    existing = config.get("existing") or {}
+    lookup = existing.get("lookup") if isinstance(existing.get("lookup"), Mapping) else {}
+    if lookup and lookup.get("cluster_name") is not None:
+        return []
+    return [
+        Problem(
+            f"{PREFIX}workloads[{index}].identityMode",
+            IdentityMode.POD_IDENTITY.value,
+            "needs the cluster's name and ARN, which only a lookup gives",
+            f"{PREFIX}existing.lookup.clusterName, or identityMode irsa",
+        )
+        for index, workload in enumerate(config.get("workloads") or [])
+        if isinstance(workload, Mapping) and workload.get("identity_mode") == IdentityMode.POD_IDENTITY
+    ]
+
+
+def _identity_mode(here: str, workload: Mapping[str, Any], identity_cloud: str | None) -> list[Problem]:
+    """The mode must be one the stack's identity cloud offers; mode-only fields need their mode."""
+    if identity_cloud is None:
+        return []
+    mode = workload.get("identity_mode")
+    offered = [str(m) for m in MODES.get(identity_cloud, ())]
+    problems = []
+    if mode is not None and mode not in offered:
+        accepted = (
+            f"one of: {', '.join(offered)}"
+            if offered
+            else "no identityMode: this stack gives workloads no cloud identity"
+        )
+        problems.append(
+            Problem(f"{here}.identityMode", mode, f"is not a mode of identity cloud {identity_cloud!r}", accepted)
+        )
+    effective = mode if mode is not None else default_mode(identity_cloud)
+    for name, needs in _MODE_FIELDS.items():
+        if workload.get(name) is not None and effective != needs:
+            problems.append(
+                Problem(
+                    f"{here}.{camel(name)}",
+                    MISSING,
+                    f"applies to identityMode {needs.value!r} only; this workload's is {str(effective)!r}",
+                )
+            )
+    return problems
 
 
 def _workloads(workloads: Any, identity_cloud: str | None) -> list[Problem]:
@@ -285,6 +335,7 @@ def _workloads(workloads: Any, identity_cloud: str | None) -> list[Problem]:
                         f"({', '.join(t.value for t in LOGIN_TOKEN_TYPES)}): runner tokens are for deployment agents",
                     )
                 )
+        problems += _identity_mode(here, workload, identity_cloud)
         for name, cloud in _CLOUD_FIELDS.items():
             if workload.get(name) and identity_cloud is not None and identity_cloud != cloud:
                 problems.append(
@@ -310,7 +361,8 @@ def _model(
     config: Mapping[str, Any], values: Mapping[str, Any], raw: RawConfig, warnings: tuple[str, ...]
 ) -> StackConfig:
     cloud = config["cloud"]
-    workloads = tuple(_workload(sections.WORKLOAD.resolved(item)) for item in config["workloads"])
+    identity_cloud = config["existing"]["identity_cloud"] if cloud == "existing" else cloud
+    workloads = tuple(_workload(sections.WORKLOAD.resolved(item), identity_cloud) for item in config["workloads"])
     earlier = earlier_workload_names([(w.namespace, w.service_account) for w in workloads])
     workloads = tuple(replace(w, earlier_resource_name=earlier[(w.namespace, w.service_account)]) for w in workloads)
     issuer = sections.ISSUER.resolved(config.get("issuer") or {})
@@ -323,6 +375,8 @@ def _model(
             key: eks_values[key] for key in eks_values if key not in ("oidc_provider_arn", "oidc_thumbprints")
         }
         cluster_args["region"] = values["aws:region"]
+        if any(w.identity_mode == IdentityMode.POD_IDENTITY for w in workloads):
+            cluster_args["pod_identity_agent"] = True
         if cluster_args.get("subnet_ids") is None:
             cluster_args.pop("subnet_ids", None)
         thumbprints = eks_values.get("oidc_thumbprints")
@@ -352,10 +406,8 @@ def _model(
     )
 
 
-def _workload(values: Mapping[str, Any]) -> WorkloadConfig:
-    policy = {name: values[name] for name in sections.WORKLOAD.fields if name in values and values[name] is not None}
-    for name in ("runs_login_job", "gcp_roles", "aws_managed_policy_arns", "aws_permissions_boundary"):
-        policy.pop(name, None)
+def _workload(values: Mapping[str, Any], identity_cloud: str) -> WorkloadConfig:
+    policy = {name: values[name] for name in WORKLOAD_POLICY.fields if values.get(name) is not None}
     if "authorized_permissions" in policy:
         policy["authorized_permissions"] = list(policy["authorized_permissions"])
     return WorkloadConfig(
@@ -364,6 +416,8 @@ def _workload(values: Mapping[str, Any]) -> WorkloadConfig:
         gcp_roles=tuple(values["gcp_roles"] or ()),
         aws_managed_policy_arns=tuple(values["aws_managed_policy_arns"] or ()),
         aws_permissions_boundary=values.get("aws_permissions_boundary"),
+        identity_mode=str(values.get("identity_mode") or default_mode(identity_cloud) or "") or None,
+        pod_identity_session_tags=values.get("pod_identity_session_tags") is not False,
     )
 
 

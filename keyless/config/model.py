@@ -14,9 +14,11 @@ from keyless.core.naming import workload_resource_name
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
     from components.eks_cluster import EksClusterArgs
     from components.eks_oidc_provider import EksOidcProviderArgs
+    from components.eks_pod_identity import EksPodIdentityArgs
     from components.existing_cluster import ExistingClusterArgs
     from components.gcp_workload_identity import GcpWorkloadIdentityArgs
     from components.gke_cluster import GkeClusterArgs
+    from components.gke_workload_principal import GkeWorkloadPrincipalArgs
     from components.irsa_role import IrsaRoleArgs
     from components.oidc_login_runner import OidcLoginRunnerArgs
     from components.pulumi_cloud_trust import PulumiCloudTrustArgs
@@ -36,6 +38,9 @@ class WorkloadConfig:
     gcp_roles: tuple[str, ...] = ()
     aws_managed_policy_arns: tuple[str, ...] = ()
     aws_permissions_boundary: str | None = None
+    identity_mode: str | None = None
+    """irsa or podIdentity (EKS), gcpServiceAccount or direct (GKE); None without a cloud identity."""
+    pod_identity_session_tags: bool = True
     earlier_resource_name: str | None = field(default=None, compare=False)
     """The name stacks deployed before the "." join gave this workload's resources (an alias)."""
 
@@ -76,6 +81,31 @@ class WorkloadConfig:
         if self.aws_permissions_boundary is not None:
             args["permissions_boundary"] = self.aws_permissions_boundary
         return args
+
+    def pod_identity_args(self, cluster_name: Any, cluster_arn: Any) -> EksPodIdentityArgs:
+        """``EksPodIdentity`` args."""
+        args: EksPodIdentityArgs = {
+            "cluster_name": cluster_name,
+            "cluster_arn": cluster_arn,
+            "namespace": self.namespace,
+            "service_account": self.service_account,
+            "managed_policy_arns": list(self.aws_managed_policy_arns),
+            "session_tags": self.pod_identity_session_tags,
+        }
+        if self.aws_permissions_boundary is not None:
+            args["permissions_boundary"] = self.aws_permissions_boundary
+        return args
+
+    def principal_args(self, project: Any, project_number: Any, workload_pool: Any) -> GkeWorkloadPrincipalArgs:
+        """``GkeWorkloadPrincipal`` args."""
+        return {
+            "project": project,
+            "project_number": project_number,
+            "workload_pool": workload_pool,
+            "namespace": self.namespace,
+            "service_account": self.service_account,
+            "project_roles": list(self.gcp_roles),
+        }
 
     def login_flags(self) -> dict[str, Any]:
         """The login Job's token type and its team/user, as ``OidcLoginRunner`` args."""
@@ -144,6 +174,10 @@ class StackConfig:
         if self.gke is not None:
             return str(self.gke["project"])
         return self.existing.gcp_project if self.existing is not None else None
+
+    def uses(self, mode: str) -> bool:
+        """True when any workload gets its cloud identity in ``mode``."""
+        return any(w.identity_mode == mode for w in self.workloads)
 
     @property
     def login_workload(self) -> WorkloadConfig | None:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from enum import StrEnum
 
 from keyless.core import aws, gcp, kubernetes, login_job, pulumi_cloud
+from keyless.core.identity import IdentityMode
 from keyless.core.problems import Problem
 from keyless.core.spec import Field, Spec, required
 from keyless.core.values import boolean, choice, list_of, text
@@ -42,16 +43,27 @@ WORKLOAD = pulumi_cloud.WORKLOAD_POLICY.extend(
         "runs_login_job": Field(
             boolean, False, "bool", doc="The login Job runs as this workload's service account (at most one workload)."
         ),
+        "identity_mode": Field(
+            choice(IdentityMode),
+            doc="How the workload gets its cloud identity. EKS: irsa (default) or podIdentity; GKE: "
+            "gcpServiceAccount (default) or direct (roles granted to the service account's own principal).",
+        ),
         "gcp_roles": Field(
             list_of(gcp.project_role),
             (),
             "list",
-            doc="GKE: project roles granted to the workload's Google service account.",
+            doc="GKE: project roles granted to the workload's Google service account, or to its principal (direct).",
         ),
         "aws_managed_policy_arns": Field(
-            list_of(aws.policy_arn), (), "list", doc="EKS: managed policies attached to the workload's IRSA role."
+            list_of(aws.policy_arn), (), "list", doc="EKS: managed policies attached to the workload's IAM role."
         ),
-        "aws_permissions_boundary": Field(aws.policy_arn, doc="EKS: permissions boundary of the workload's IRSA role."),
+        "aws_permissions_boundary": Field(aws.policy_arn, doc="EKS: permissions boundary of the workload's IAM role."),
+        "pod_identity_session_tags": Field(
+            boolean,
+            doc="podIdentity: keep EKS's session tags (default true), which the trust policy's cluster, namespace "
+            "and service-account conditions need.",
+            kind="bool",
+        ),
     },
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.pulumi_cloud import issuer_url, service_account_subject
 from keyless.core.spec import Field, Keys, Spec, required
-from keyless.core.values import boolean, int_range, list_of, pattern
+from keyless.core.values import boolean, dns1123_label, int_range, list_of, pattern
 
 STS_AUDIENCE = "sts.amazonaws.com"
 DEFAULT_TRUST_POLICY_LIMIT = 2048
@@ -25,6 +25,8 @@ DEFAULT_MIN_SIZE = 1
 DEFAULT_MAX_SIZE = 3
 MAX_NODE_GROUP_SIZE = 450
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
+POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent"
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 VPC_CNI_ADDON = "vpc-cni"
 VPC_CNI_NETWORK_POLICY = '{"enableNetworkPolicy":"true"}'
 """The VPC CNI add-on's configuration that makes it enforce NetworkPolicy (off by default)."""
@@ -65,6 +67,13 @@ region = pattern(
     r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}", "an AWS region", "a region code such as 'us-west-2' or 'eu-central-1'"
 )
 subnet_id = pattern(r"subnet-([0-9a-f]{8}|[0-9a-f]{17})", "a subnet id", "'subnet-' and 8 or 17 hexadecimal digits")
+
+
+cluster_arn = pattern(
+    r"arn:aws[a-z-]*:eks:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9][A-Za-z0-9_-]{0,99}",
+    "an EKS cluster ARN",
+    "'arn:aws:eks:<region>:<account>:cluster/<name>'",
+)
 
 
 def uses_wildcard(value: str) -> bool:
@@ -122,6 +131,28 @@ def irsa_trust_policy(
             }
         ],
     }
+
+
+def pod_identity_trust_policy(
+    cluster_arn: str, namespace: str, service_account: str, session_tags: bool = True
+) -> dict[str, Any]:
+    """Trust policy for EKS Pod Identity: the Pod Identity service assumes the role and tags the
+    session (both actions are needed). With session tags, the conditions pin the cluster, the
+    namespace and the service account; without them, only the association scopes the role."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+    }
+    if session_tags:
+        statement["Condition"] = {
+            "StringEquals": {
+                "aws:RequestTag/eks-cluster-arn": cluster_arn,
+                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-service-account": service_account,
+            }
+        }
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def policy_json(document: Mapping[str, Any]) -> str:
@@ -231,6 +262,7 @@ EKS_CLUSTER = Spec(
         "max_size": Field(int_range(1, MAX_NODE_GROUP_SIZE), DEFAULT_MAX_SIZE, "int"),
         "deletion_protection": Field(boolean, True, "bool"),
         "enforce_network_policy": Field(boolean, True, "bool"),
+        "pod_identity_agent": Field(boolean, False, "bool"),
     },
     (_sizes_in_order,),
 )
@@ -292,5 +324,19 @@ def eks_kubeconfig(name: str, endpoint: str, ca_data: str, region: str | None = 
         sort_keys=True,
     )
 
+
+EKS_POD_IDENTITY = Spec(
+    "EksPodIdentity",
+    {
+        "cluster_name": required(cluster_name),
+        "cluster_arn": required(cluster_arn),
+        "namespace": required(dns1123_label),
+        "service_account": required(dns1123_label),
+        "managed_policy_arns": Field(list_of(policy_arn), (), "list"),
+        "permissions_boundary": Field(policy_arn),
+        "role_name": Field(role_name),
+        "session_tags": Field(boolean, True, "bool"),
+    },
+)
 
 EKS_LOOKUP = Spec("EksClusterLookup", {"cluster_name": required(cluster_name), "region": Field(region)})

@@ -63,6 +63,18 @@ service_account_email = pattern(
 )
 
 
+project_number = pattern(r"[0-9]{6,19}", "a Google Cloud project number", "the project's number, all digits")
+
+
+def direct_principal(number: str, pool: str, namespace: str, service_account: str) -> str:
+    """The IAM principal of a Kubernetes service account itself (Workload Identity Federation
+    for GKE without a Google service account); it needs the project *number*."""
+    return (
+        f"principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}"
+        f"/subject/ns/{namespace}/sa/{service_account}"
+    )
+
+
 def workload_pool(project: str) -> str:
     return f"{project}.svc.id.goog"
 
@@ -158,6 +170,18 @@ GCP_WORKLOAD_IDENTITY = Spec(
         "namespace": required(dns1123_label),
         "service_account": required(dns1123_label),
         "account_id": Field(account_id),
+        "project_roles": Field(list_of(project_role), (), "list"),
+    },
+)
+
+GKE_WORKLOAD_PRINCIPAL = Spec(
+    "GkeWorkloadPrincipal",
+    {
+        "project": required(project_id),
+        "project_number": required(project_number),
+        "workload_pool": required(text),
+        "namespace": required(dns1123_label),
+        "service_account": required(dns1123_label),
         "project_roles": Field(list_of(project_role), (), "list"),
     },
 )

@@ -14,9 +14,11 @@ VERSION = __version__
 def served_components() -> list[type[pulumi.ComponentResource]]:
     from components.eks_cluster import EksCluster
     from components.eks_oidc_provider import EksOidcProvider
+    from components.eks_pod_identity import EksPodIdentity
     from components.existing_cluster import ExistingCluster
     from components.gcp_workload_identity import GcpWorkloadIdentity
     from components.gke_cluster import GkeCluster
+    from components.gke_workload_principal import GkeWorkloadPrincipal
     from components.irsa_role import IrsaRole
     from components.oidc_login_runner import OidcLoginRunner
     from components.pulumi_cloud_trust import PulumiCloudTrust
@@ -26,9 +28,11 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
     return [
         GkeCluster,
         GcpWorkloadIdentity,
+        GkeWorkloadPrincipal,
         EksCluster,
         EksOidcProvider,
         IrsaRole,
+        EksPodIdentity,
         ExistingCluster,
         RestrictedNamespace,
         WorkloadServiceAccount,

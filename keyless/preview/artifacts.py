@@ -21,6 +21,7 @@ from keyless.preview.engine import (
     EXAMPLE_CA,
     EXAMPLE_EKS_OIDC_ID,
     EXAMPLE_ENDPOINT,
+    EXAMPLE_PROJECT_NUMBER,
     ProgramRun,
     Registration,
     Secret,
@@ -36,6 +37,7 @@ _PLACEHOLDERS = {
     EXAMPLE_EKS_OIDC_ID: "<oidc-id>",
     EXAMPLE_ENDPOINT: "<endpoint>",
     EXAMPLE_CA: "<ca-data>",
+    EXAMPLE_PROJECT_NUMBER: "<project-number>",
 }
 # Files are numbered so that `kubectl apply -f` on the folder creates what others refer to first.
 _APPLY_ORDER = {
@@ -69,6 +71,12 @@ _INTERESTING: dict[str, tuple[str, ...]] = {
     "aws:eks/cluster:Cluster": ("name", "version", "accessConfig.authenticationMode", "vpcConfig.subnetIds"),
     "aws:eks/nodeGroup:NodeGroup": ("instanceTypes", "scalingConfig"),
     "aws:eks/addon:Addon": ("addonName", "configurationValues"),
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": (
+        "clusterName",
+        "namespace",
+        "serviceAccount",
+        "disableSessionTags",
+    ),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url", "clientIdLists", "thumbprintLists"),
     "aws:iam/role:Role": ("description", "permissionsBoundary"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
@@ -221,7 +229,7 @@ class Preview:
     def trust_policies(self) -> list[tuple[str, Any]]:
         policies = []
         for registration in sorted(self.run.of_type("aws:iam/role:Role"), key=lambda r: r.name):
-            if not registration.parent.split("::")[-2].endswith("IrsaRole"):
+            if not registration.parent.split("::")[-2].endswith(("IrsaRole", "EksPodIdentity")):
                 continue
             document = json.loads(registration.plain_inputs["assumeRolePolicy"])
             policies.append((f"iam-role-{registration.name}-trust-policy.json", self.show(document)))

@@ -23,6 +23,7 @@ from pulumi.runtime import settings as runtime_settings
 from keyless.preview.root import project_root
 
 EXAMPLE_ACCOUNT = "123456789012"
+EXAMPLE_PROJECT_NUMBER = "314159265358"
 EXAMPLE_EKS_OIDC_ID = "EXAMPLED539D4633E53DE1B71EXAMPLE"
 EXAMPLE_ENDPOINT = "203.0.113.10"
 EXAMPLE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkVYQU1QTEUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
@@ -203,11 +204,20 @@ class ProviderMocks(pulumi.runtime.Mocks):
             return {
                 "id": cluster,
                 "name": cluster,
+                "arn": f"arn:aws:eks:{region}:{EXAMPLE_ACCOUNT}:cluster/{cluster}",
                 "endpoint": f"https://{EXAMPLE_EKS_OIDC_ID}.gr7.{region}.eks.amazonaws.com",
                 "certificateAuthorities": [{"data": EXAMPLE_CA}],
                 "identities": [
                     {"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{EXAMPLE_EKS_OIDC_ID}"}]}
                 ],
+            }
+        if args.token == "gcp:organizations/getProject:getProject":
+            project = args.args.get("projectId", "example-project")
+            return {
+                "id": f"projects/{project}",
+                "projectId": project,
+                "number": EXAMPLE_PROJECT_NUMBER,
+                "name": project,
             }
         if args.token == "gcp:container/getCluster:getCluster":
             project = args.args.get("project", "example-project")
