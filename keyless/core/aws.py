@@ -155,6 +155,61 @@ def pod_identity_trust_policy(
     return {"Version": "2012-10-17", "Statement": [statement]}
 
 
+def _statements(document: Any) -> list[Mapping[str, Any]]:
+    statements = document.get("Statement", []) if isinstance(document, Mapping) else []
+    return [s for s in ([statements] if isinstance(statements, Mapping) else statements) if isinstance(s, Mapping)]
+
+
+def _actions(statement: Mapping[str, Any]) -> list[str]:
+    action = statement.get("Action", [])
+    return [action] if isinstance(action, str) else [a for a in action if isinstance(a, str)]
+
+
+def irsa_trust_problems(document: Any) -> list[str]:
+    """What makes a web-identity trust policy trust more than one service account's STS tokens."""
+    problems = []
+    for statement in _statements(document):
+        if "sts:AssumeRoleWithWebIdentity" not in _actions(statement) or statement.get("Effect") != "Allow":
+            continue
+        conditions = statement.get("Condition") or {}
+        equals, like = conditions.get("StringEquals") or {}, conditions.get("StringLike") or {}
+        audience = [v for k, v in {**like, **equals}.items() if k.endswith(":aud")]
+        subjects = {k: v for k, v in {**like, **equals}.items() if k.endswith(":sub")}
+        if not any(STS_AUDIENCE in ([v] if isinstance(v, str) else v) for v in audience):
+            problems.append(f"no '<issuer>:aud' condition equal to {STS_AUDIENCE!r}")
+        if not subjects:
+            problems.append("no '<issuer>:sub' condition: every service account of the cluster could assume the role")
+        for key, value in equals.items():
+            values = [value] if isinstance(value, str) else list(value)
+            if key.endswith(":sub") and any(isinstance(v, str) and uses_wildcard(v) for v in values):
+                problems.append(f"StringEquals on {key} holds a wildcard, which it compares literally; use StringLike")
+        for key, value in like.items():
+            values = [value] if isinstance(value, str) else list(value)
+            if all(isinstance(v, str) and not uses_wildcard(v) for v in values):
+                problems.append(f"StringLike on {key} with no wildcard: use StringEquals for a literal")
+    return problems
+
+
+def pod_identity_trust_problems(document: Any) -> list[str]:
+    """What an EKS Pod Identity trust statement lacks: both actions, and scoping to the cluster."""
+    problems = []
+    for statement in _statements(document):
+        principal = statement.get("Principal") or {}
+        services = principal.get("Service", []) if isinstance(principal, Mapping) else []
+        if POD_IDENTITY_PRINCIPAL not in ([services] if isinstance(services, str) else services):
+            continue
+        if "sts:TagSession" not in _actions(statement) or "sts:AssumeRole" not in _actions(statement):
+            problems.append("EKS Pod Identity needs both sts:AssumeRole and sts:TagSession")
+        keys = {
+            key for block in (statement.get("Condition") or {}).values() if isinstance(block, Mapping) for key in block
+        }
+        if not keys & {"aws:RequestTag/eks-cluster-arn", "aws:RequestTag/eks-cluster-name", "aws:SourceArn"}:
+            problems.append(
+                "no condition scopes it to a cluster: every Pod Identity association in the account could use it"
+            )
+    return problems
+
+
 def policy_json(document: Mapping[str, Any]) -> str:
     """Compact JSON, as IAM counts policy size without white space."""
     return json.dumps(document, separators=(",", ":"))

@@ -183,14 +183,14 @@ def describe_policy(policy: Mapping[str, Any]) -> str:
 
 
 def empty_rules(key: str, policy: Mapping[str, Any]) -> list[Problem]:
-    """An allow policy with no rules matches nothing (or, worse, everything): refuse it."""
+    """An allow policy with no rules would admit every token the issuer signs: refuse it."""
     if policy.get("decision", "allow") == "allow" and not policy.get("rules"):
         return [
             Problem(
                 key,
                 MISSING,
-                "is an allow policy with no rules",
-                "rules that pin sub, or the namespace and service account",
+                "is an allow policy with no rules, which admits every token the issuer signs",
+                "rules that pin sub, or both the namespace and service-account claims",
             )
         ]
     return []

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from enum import StrEnum
+from typing import Any
 
 from keyless.core.spec import Field, Spec, required
 from keyless.core.values import boolean, choice, dns1123_label, int_range, list_of, pattern, text
@@ -91,6 +92,19 @@ def gke_issuer_url(project: str, location: str, name: str) -> str:
 def workload_identity_member(pool: str, namespace: str, service_account: str) -> str:
     """The IAM member naming one Kubernetes service account in a workload identity pool."""
     return f"serviceAccount:{pool}[{namespace}/{service_account}]"
+
+
+def workload_identity_member_problems(member: Any) -> list[str]:
+    """A workloadIdentityUser member must name one namespace/service account, never the whole pool."""
+    if not isinstance(member, str):
+        return []
+    if member.startswith("principalSet://"):
+        return [f"{member!r} grants the whole workload identity pool; name one serviceAccount:<pool>[ns/ksa]"]
+    if member.startswith("serviceAccount:") and member.endswith("]") and "[" in member:
+        inner = member[member.index("[") + 1 : -1]
+        if "*" in inner or "/" not in inner:
+            return [f"{member!r} does not name exactly one namespace/service account"]
+    return []
 
 
 def gsa_account_id(namespace: str, service_account: str) -> str:

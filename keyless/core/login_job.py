@@ -7,6 +7,7 @@ to ``pulumi login --oidc-token file://…`` and then runs ``pulumi whoami``. The
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -97,6 +98,21 @@ LOGIN_JOB = Spec(
     },
     (_login_flags,),
 )
+
+
+_TOKEN_ON_ARGV = re.compile(r"--oidc-token[= ]+(?![\"']?file://)\S")
+_TOKEN_READ = re.compile(r"(\w+)=[\"']?\$\((?:<|cat\s+)\s*[^)]*token[^)]*\)")
+
+
+def script_token_leaks(script: str) -> list[str]:
+    """How a login script exposes the token: on a command line (``/proc/<pid>/cmdline``), or printed."""
+    leaks = []
+    if _TOKEN_ON_ARGV.search(script):
+        leaks.append("passes the token itself to --oidc-token, on the command line; pass file://PATH instead")
+    for variable in dict.fromkeys(_TOKEN_READ.findall(script)):
+        if re.search(rf"\becho\b[^\n]*\${{?{variable}\b", script):
+            leaks.append(f"prints the token (echo ${variable}) into the log")
+    return leaks
 
 
 def lifetime_within_issuer_maximum(key: str, lifetime: Any, maximum_key: str, maximum_seconds: Any) -> list[Problem]:

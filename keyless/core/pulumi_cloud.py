@@ -93,6 +93,26 @@ def policy_rules(namespace: str, service_account: str, audience: str | None = No
     return rules
 
 
+STATIC_TOKEN_VARIABLES = ("PULUMI_ACCESS_TOKEN", "PULUMI_AGENT_TOKEN")
+"""Environment variables that carry a stored Pulumi token: what keyless access replaces."""
+
+
+def looks_like_pulumi_token(value: Any) -> bool:
+    """A Pulumi access token's shape: ``pul-`` and a long hex tail."""
+    return isinstance(value, str) and value.startswith("pul-") and len(value) >= 24
+
+
+def pins_subject(rules: Mapping[str, Any]) -> bool:
+    """A policy admits one service account: ``sub`` exactly, or both the namespace and the
+    service-account claims exactly (no ``*`` or ``?``: DNS labels hold no ``.`` to widen them)."""
+
+    def exact(path: str) -> bool:
+        value = rules.get(path)
+        return isinstance(value, str) and bool(value) and "*" not in value and "?" not in value
+
+    return exact(SUBJECT_CLAIM) or (exact(NAMESPACE_CLAIM) and exact(SERVICE_ACCOUNT_CLAIM))
+
+
 def issuer_url(key: str, value: Any) -> list[Problem]:
     """An issuer is the tokens' ``iss``, byte for byte, so it is kept exactly as given: only what
     cannot be an issuer is refused. A trailing ``/`` is kept (AKS issuers end with one; GKE and

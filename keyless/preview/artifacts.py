@@ -305,6 +305,12 @@ class Preview:
             put(f"aws/{filename}", json.dumps(policy, indent=2, sort_keys=True) + "\n")
         for filename, issuer in self.issuer_registrations():
             put(f"pulumi-cloud/{filename}", json.dumps(issuer, indent=2, sort_keys=True) + "\n")
+        from keyless.policies import access_map
+        from keyless.policies.offline import report, violations
+
+        subject = f"{self.project}/{self.stack}"
+        put("policy.txt", placeholder_text(report(violations(self.run), subject), self.auto_names))
+        put("access-map.md", placeholder_text(access_map.render(self.run, subject), self.auto_names))
         summary = self.runner_summary()
         if summary is not None:
             put("runner.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")

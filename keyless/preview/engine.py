@@ -9,6 +9,7 @@ the same record on every run.
 
 import hashlib
 import runpy
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,6 +302,10 @@ def run_program(
 
     def body() -> None:
         if isinstance(program, Path):
+            # A program imports its own modules from its folder, as under `pulumi up`.
+            folder = str(program.resolve().parent)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             runpy.run_path(str(program), run_name="__main__")
         else:
             program()

@@ -1,0 +1,131 @@
+"""Who can obtain what: per workload, its Kubernetes service account → the Pulumi token its policy
+grants → its cloud identity and what that identity may do. Broad grants are flagged."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyless.core.kubernetes import EKS_IDENTITY_ANNOTATION, GKE_IDENTITY_ANNOTATION
+from keyless.policies.pack import ISSUER, SERVICE_ACCOUNT, _pinned_account
+from keyless.preview.engine import ProgramRun
+
+BROAD_GRANTS = re.compile(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|roles/owner|roles/editor)$")
+
+
+@dataclass
+class Row:
+    account: str
+    token: str = "none"
+    identity: str = "none"
+    grants: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+def _token(policy: Mapping[str, Any]) -> tuple[str, list[str]]:
+    kind = str(policy.get("tokenType"))
+    flags = []
+    if kind == "team":
+        text = f"team token ({policy.get('teamName')})"
+    elif kind == "personal":
+        text = f"personal token ({policy.get('userLogin')})"
+    elif kind == "runner":
+        text = f"runner token ({policy.get('runnerID') or policy.get('runnerId')})"
+    elif policy.get("roleID") or policy.get("roleId"):
+        text = f"organization token, role {policy.get('roleID') or policy.get('roleId')}"
+    else:
+        permissions = policy.get("authorizedPermissions") or []
+        text = f"organization token, permissions {permissions} (legacy)"
+        if "admin" in permissions:
+            flags.append("organization admin")
+    rules = policy.get("rules") or {}
+    if any(isinstance(v, str) and ("*" in v or "?" in v) for v in rules.values()):
+        flags.append("wildcard in the issuer policy")
+    return text, flags
+
+
+def rows(run: ProgramRun) -> tuple[list[Row], list[str]]:
+    """One row per service account the stack declares, and the issuer policies that match none."""
+    registrations = [r for r in run.registrations if r.custom]
+    table: dict[tuple[str, str], Row] = {}
+    for r in registrations:
+        if r.type == SERVICE_ACCOUNT:
+            meta = r.plain_inputs.get("metadata", {})
+            key = (str(meta.get("namespace")), str(meta.get("name")))
+            row = table.setdefault(key, Row(f"{key[0]}/{key[1]}"))
+            annotations = meta.get("annotations") or {}
+            identity = annotations.get(GKE_IDENTITY_ANNOTATION) or annotations.get(EKS_IDENTITY_ANNOTATION)
+            if identity:
+                row.identity = str(identity)
+    orphans = []
+    for issuer in (r for r in registrations if r.type == ISSUER):
+        for index, policy in enumerate(issuer.plain_inputs.get("policies") or []):
+            account = _pinned_account(policy.get("rules") or {})
+            if account is None or account not in table:
+                orphans.append(
+                    f"{issuer.name} policies[{index}] ({policy.get('tokenType')}) matches no declared workload"
+                )
+                continue
+            text, flags = _token(policy)
+            table[account].token = text
+            table[account].flags += flags
+    roles = {r.state.get("name"): r.state.get("arn") for r in registrations if r.type == "aws:iam/role:Role"}
+    for r in registrations:
+        inputs = r.plain_inputs
+        if r.type == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            key = (str(inputs.get("namespace")), str(inputs.get("serviceAccount")))
+            if key in table:
+                table[key].identity = f"{inputs.get('roleArn')} (Pod Identity)"
+        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            arn = roles.get(inputs.get("role"))
+            for row in table.values():
+                if arn and row.identity.startswith(str(arn)):
+                    row.grants.append(str(inputs.get("policyArn")))
+        if r.type == "gcp:projects/iAMMember:IAMMember":
+            member = str(inputs.get("member"))
+            for (namespace, name), row in table.items():
+                email = row.identity
+                if member == f"serviceAccount:{email}" or member.endswith(f"/subject/ns/{namespace}/sa/{name}"):
+                    row.grants.append(str(inputs.get("role")))
+                    if member.startswith("principal://"):
+                        row.identity = "its own principal (direct)"
+    for row in table.values():
+        row.grants = sorted(set(row.grants))
+        row.flags = sorted(set(row.flags)) + [
+            f"broad grant {grant}" for grant in row.grants if BROAD_GRANTS.search(grant)
+        ]
+    return sorted(table.values(), key=lambda row: row.account), sorted(orphans)
+
+
+def _label(text: str) -> str:
+    """Text for a Mermaid label: its HTML-like markup is escaped, as are quotes."""
+    return html.escape(text, quote=True)
+
+
+def render(run: ProgramRun, stack: str) -> str:
+    table, orphans = rows(run)
+    lines = [
+        f"# Access map: {stack}",
+        "",
+        "Per workload: the Kubernetes service account, the Pulumi token it can obtain, its cloud identity",
+        "and what that identity may do. ⚠ marks a broad grant.",
+        "",
+        "| service account | Pulumi token | cloud identity | cloud permissions | flags |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in table:
+        flags = ", ".join(f"⚠ {flag}" for flag in row.flags) or "—"
+        lines.append(f"| `{row.account}` | {row.token} | {row.identity} | {', '.join(row.grants) or '—'} | {flags} |")
+    if orphans:
+        lines += ["", *[f"- ⚠ {orphan}" for orphan in orphans]]
+    lines += ["", "```mermaid", "graph LR"]
+    for index, row in enumerate(table):
+        lines.append(f'  sa{index}["{_label(row.account)}"] -->|Pulumi Cloud| token{index}["{_label(row.token)}"]')
+        if row.identity != "none":
+            grants = "<br/>".join(_label(grant) for grant in row.grants) or "no grants"
+            lines.append(f'  sa{index} -->|cloud| id{index}["{_label(row.identity)}<br/>{grants}"]')
+    lines += ["```", ""]
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""The policies run on what a program registers on the mock engine: ``keyless check``, and the
+offline preview's ``policy.txt``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from keyless.policies.pack import MANDATORY, POLICIES, STACK_POLICIES, Resource, check_resource, check_stack
+from keyless.preview.engine import ProgramRun
+
+
+@dataclass(frozen=True)
+class Violation:
+    resource_type: str
+    resource_name: str
+    policy: str
+    level: str
+    message: str
+    fix: str
+
+
+def _parent_type(parent_urn: str) -> str:
+    # urn:pulumi:<stack>::<project>::<type chain>::<name>: the parent's own type is the chain's last link
+    parts = parent_urn.split("::")
+    return parts[2].split("$")[-1] if len(parts) >= 4 else ""
+
+
+def violations(run: ProgramRun, config: Mapping[str, Mapping[str, Any]] | None = None) -> list[Violation]:
+    """Every policy's violations on every resource the run registered (wire-form inputs)."""
+    config = config or {}
+    found = []
+    for registration in run.registrations:
+        if not registration.custom:
+            continue
+        props = registration.plain_inputs
+        for policy in POLICIES:
+            for message in check_resource(policy, registration.type, props, config.get(policy.name)):
+                found.append(
+                    Violation(
+                        registration.type,
+                        registration.name,
+                        policy.name,
+                        policy.enforcement,
+                        message,
+                        policy.description,
+                    )
+                )
+    resources = [
+        Resource(r.type, r.name, r.plain_inputs, _parent_type(r.parent)) for r in run.registrations if r.custom
+    ]
+    by_name = {r.name: r.type for r in resources}
+    for stack_policy in STACK_POLICIES:
+        for name, message in check_stack(stack_policy, resources, config.get(stack_policy.name)):
+            found.append(
+                Violation(
+                    by_name.get(name, "stack"),
+                    name,
+                    stack_policy.name,
+                    stack_policy.enforcement,
+                    message,
+                    stack_policy.description,
+                )
+            )
+    return found
+
+
+def report(found: Sequence[Violation], subject: str) -> str:
+    """Violations grouped by resource, each with its policy, level and fix."""
+    if not found:
+        return f"{subject}: no policy violations ({len(POLICIES) + len(STACK_POLICIES)} policies checked)\n"
+    mandatory = sum(1 for v in found if v.level == MANDATORY)
+    lines = [f"{subject}: {len(found)} violation(s), {mandatory} mandatory"]
+    seen: dict[tuple[str, str], list[Violation]] = {}
+    for violation in found:
+        seen.setdefault((violation.resource_type, violation.resource_name), []).append(violation)
+    for (resource_type, name), items in seen.items():
+        lines += ["", f"{resource_type}  {name}"]
+        for violation in items:
+            lines.append(f"  [{violation.level}] {violation.policy}: {violation.message}")
+            lines.append(f"      fix: {violation.fix}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,489 @@
+"""Every guardrail: its name, the fix its description gives, its enforcement level, and its check.
+
+A resource check takes ``(resource_type, props, config)`` with wire-form props (camelCase, unknowns
+as :data:`~keyless.core.problems.UNKNOWN`) and returns violation messages; a stack check takes every
+resource at once. The rules come from :mod:`keyless.core`; nothing here states a rule again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyless.core import aws, gcp
+from keyless.core.exchange import empty_rules, unquoted_nested_paths
+from keyless.core.login_job import script_token_leaks
+from keyless.core.problems import UNKNOWN
+from keyless.core.pulumi_cloud import (
+    DEFAULT_MAX_EXPIRATION_SECONDS,
+    NAMESPACE_CLAIM,
+    SERVICE_ACCOUNT_CLAIM,
+    STATIC_TOKEN_VARIABLES,
+    SUBJECT_CLAIM,
+    issuer_url,
+    looks_like_pulumi_token,
+    pins_subject,
+)
+from keyless.core.values import pinned_image
+from keyless.policies.props import at, contains_unknown, json_document, plain
+
+MANDATORY, ADVISORY = "mandatory", "advisory"
+ISSUER = "pulumiservice:index:OidcIssuer"
+ROLE = "aws:iam/role:Role"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+GKE_CLUSTER = "gcp:container/cluster:Cluster"
+SA_IAM = ("gcp:serviceaccount/iAMMember:IAMMember", "gcp:serviceaccount/iAMBinding:IAMBinding")
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+POD_SPEC_PATHS = {
+    "kubernetes:core/v1:Pod": "spec",
+    "kubernetes:apps/v1:Deployment": "spec.template.spec",
+    "kubernetes:apps/v1:StatefulSet": "spec.template.spec",
+    "kubernetes:apps/v1:DaemonSet": "spec.template.spec",
+    "kubernetes:apps/v1:ReplicaSet": "spec.template.spec",
+    "kubernetes:batch/v1:Job": "spec.template.spec",
+    "kubernetes:batch/v1:CronJob": "spec.jobTemplate.spec.template.spec",
+}
+PULUMI_AUDIENCE_PREFIX = "urn:pulumi:org:"
+
+Check = Callable[[str, Mapping[str, Any], Mapping[str, Any]], list[str]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    description: str
+    """What the policy asks for and how to fix a violation."""
+    resource_types: tuple[str, ...]
+    check: Check
+    enforcement: str = MANDATORY
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """Configurable values and their defaults (pulumi policy config)."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource of a stack, as a stack policy sees it."""
+
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    parent_type: str = ""
+
+
+StackCheck = Callable[[Sequence[Resource], Mapping[str, Any]], list[tuple[str, str]]]
+"""Returns ``(resource name, message)`` pairs."""
+
+
+@dataclass(frozen=True)
+class StackPolicy:
+    name: str
+    description: str
+    check: StackCheck
+    enforcement: str = MANDATORY
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- issuers -------------------------------------------------------------------------------------
+
+
+def _issuer_policies(props: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
+    policies = props.get("policies")
+    if not isinstance(policies, list):
+        return []
+    return [(index, policy) for index, policy in enumerate(policies) if isinstance(policy, Mapping)]
+
+
+def _allow(policy: Mapping[str, Any]) -> bool:
+    return policy.get("decision", "allow") == "allow"
+
+
+def _pin_subject(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    found = []
+    for index, policy in _issuer_policies(props):
+        rules = policy.get("rules")
+        if not _allow(policy) or contains_unknown(rules):
+            continue
+        found += [str(problem) for problem in empty_rules(f"policies[{index}]", policy)]
+        if rules and not pins_subject(rules):
+            found.append(
+                f"policies[{index}] admits more than one service account: it pins neither {SUBJECT_CLAIM} exactly "
+                f"nor both {NAMESPACE_CLAIM} and {SERVICE_ACCOUNT_CLAIM}"
+            )
+    return found
+
+
+def _quoted_paths(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    found = []
+    for index, policy in _issuer_policies(props):
+        rules = policy.get("rules")
+        if isinstance(rules, Mapping):
+            for path in unquoted_nested_paths(rules):
+                found.append(f"policies[{index}] rule {path!r} is not quoted, so it never matches a nested claim")
+    return found
+
+
+def _issuer_url(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    url = props.get("url")
+    return [] if url is UNKNOWN or url is None else [str(p) for p in issuer_url("url", url)]
+
+
+def _thumbprints(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    thumbprints = props.get("thumbprints")
+    if isinstance(thumbprints, list) and thumbprints:
+        return ["thumbprints are pinned: a certificate rotation then breaks every exchange (HTTP 400)"]
+    return []
+
+
+def _max_lifetime(_: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    cap = int(config.get("maxSeconds", DEFAULT_MAX_EXPIRATION_SECONDS))
+    value = props.get("maxExpirationSeconds")
+    if value is UNKNOWN:
+        return []
+    if value is None:
+        return [f"maxExpirationSeconds is unset, so exchanged tokens may live 25 hours; expected at most {cap}"]
+    if isinstance(value, (int, float)) and value > cap:
+        return [f"maxExpirationSeconds is {int(value)}; expected at most {cap}"]
+    return []
+
+
+def _organization_role(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    found = []
+    for index, policy in _issuer_policies(props):
+        if policy.get("tokenType") != "organization" or not _allow(policy):
+            continue
+        if policy.get("roleID") is None and policy.get("roleId") is None:
+            found.append(
+                f"policies[{index}] grants an organization token with the legacy authorizedPermissions "
+                f"{policy.get('authorizedPermissions')!r} instead of a role"
+            )
+    return found
+
+
+# --- AWS -----------------------------------------------------------------------------------------
+
+
+def _trust(props: Mapping[str, Any]) -> Any:
+    return json_document(props.get("assumeRolePolicy"))
+
+
+def _irsa_trust(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    document = _trust(props)
+    return [] if document is UNKNOWN or contains_unknown(document) else aws.irsa_trust_problems(document)
+
+
+def _trust_size(_: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    document = _trust(props)
+    if document is UNKNOWN or document is None or contains_unknown(document):
+        return []
+    limit = int(config.get("maxCharacters", aws.DEFAULT_TRUST_POLICY_LIMIT))
+    return [p.reason for p in aws.trust_policy_size("assumeRolePolicy", aws.policy_json(document), limit, 1)]
+
+
+def _pod_identity_trust(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    document = _trust(props)
+    return [] if document is UNKNOWN or contains_unknown(document) else aws.pod_identity_trust_problems(document)
+
+
+# --- Google Cloud --------------------------------------------------------------------------------
+
+
+def _one_service_account(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    if props.get("role") != gcp.WORKLOAD_IDENTITY_USER:
+        return []
+    members = props.get("members") if "members" in props else [props.get("member")]
+    return [problem for member in members or [] for problem in gcp.workload_identity_member_problems(member)]
+
+
+def _gke_metadata(resources: Sequence[Resource], _: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if not any(at(r.props, "workloadIdentityConfig.workloadPool") for r in resources if r.type == GKE_CLUSTER):
+        return []
+    found = []
+    for pool in (r for r in resources if r.type == NODE_POOL):
+        mode = at(pool.props, "nodeConfig.workloadMetadataConfig.mode")
+        if mode is not UNKNOWN and mode != "GKE_METADATA":
+            found.append(
+                (pool.name, f"workloadMetadataConfig.mode is {mode!r}: its pods act as the node's service account")
+            )
+    return found
+
+
+# --- Kubernetes ----------------------------------------------------------------------------------
+
+
+def _static_tokens(resource_type: str, props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
+    found = []
+    if resource_type in ("kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap"):
+        for block in ("data", "stringData"):
+            entries = props.get(block)
+            if not isinstance(entries, Mapping):
+                continue
+            for key, value in entries.items():
+                text = _decoded(value) if block == "data" and resource_type.endswith("Secret") else value
+                if key in STATIC_TOKEN_VARIABLES or looks_like_pulumi_token(text):
+                    found.append(f"{block}.{key} holds a stored Pulumi token")
+    spec = _pod_spec(resource_type, props)
+    for container in _containers(spec):
+        for variable in container.get("env") or []:
+            if not isinstance(variable, Mapping):
+                continue
+            name, value = variable.get("name"), variable.get("value")
+            if name in STATIC_TOKEN_VARIABLES or looks_like_pulumi_token(value):
+                found.append(f"container {container.get('name')!r} gets a stored Pulumi token in {name}")
+    return found
+
+
+def _decoded(value: Any) -> Any:
+    try:
+        return base64.b64decode(str(value), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return value
+
+
+def _pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
+    path = POD_SPEC_PATHS.get(resource_type)
+    spec = at(props, path) if path else None
+    return spec if isinstance(spec, Mapping) else {}
+
+
+def _containers(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    return [c for c in containers if isinstance(c, Mapping)]
+
+
+def _script_leaks(resource_type: str, props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
+    found = []
+    if resource_type == "kubernetes:core/v1:ConfigMap" and isinstance(props.get("data"), Mapping):
+        for key, text in props["data"].items():
+            if isinstance(text, str):
+                found += [f"data.{key} {leak}" for leak in script_token_leaks(text)]
+    for container in _containers(_pod_spec(resource_type, props)):
+        words = [w for w in [*(container.get("command") or []), *(container.get("args") or [])] if isinstance(w, str)]
+        found += [f"container {container.get('name')!r} {leak}" for leak in script_token_leaks(" ".join(words))]
+    return found
+
+
+def _pulumi_token_volumes(spec: Mapping[str, Any]) -> list[str]:
+    names = []
+    for volume in spec.get("volumes") or []:
+        sources = at(volume, "projected.sources") if isinstance(volume, Mapping) else None
+        for source in sources if isinstance(sources, list) else []:
+            audience = at(source, "serviceAccountToken.audience")
+            if isinstance(audience, str) and audience.startswith(PULUMI_AUDIENCE_PREFIX):
+                names.append(str(volume.get("name")))
+    return names
+
+
+def _login_pod(resource_type: str, props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
+    spec = _pod_spec(resource_type, props)
+    volumes = _pulumi_token_volumes(spec)
+    if not volumes:
+        return []
+    found = []
+    pod_context: Mapping[str, Any] = spec["securityContext"] if isinstance(spec.get("securityContext"), Mapping) else {}
+    for container in _containers(spec):
+        name = container.get("name")
+        image = container.get("image")
+        if image is not UNKNOWN:
+            found += [f"container {name!r}: image {image!r} {p.reason}" for p in pinned_image("image", image)]
+        context = {**pod_context, **(container.get("securityContext") or {})}
+        user = context.get("runAsUser")
+        if user is not UNKNOWN and (not isinstance(user, int) or user == 0 or context.get("runAsNonRoot") is not True):
+            found.append(f"container {name!r} does not run as a non-root numeric UID (runAsNonRoot and runAsUser > 0)")
+        if context.get("allowPrivilegeEscalation") is not False:
+            found.append(f"container {name!r} allows privilege escalation")
+        drop = at(context, "capabilities.drop") or []
+        if drop is not UNKNOWN and "ALL" not in drop:
+            found.append(f"container {name!r} does not drop all capabilities")
+        for mount in container.get("volumeMounts") or []:
+            if isinstance(mount, Mapping) and mount.get("name") in volumes and mount.get("subPath"):
+                found.append(f"container {name!r} mounts the projected token with subPath, which is never refreshed")
+    return found
+
+
+# --- the stack as a whole ------------------------------------------------------------------------
+
+
+def _declared_accounts(resources: Sequence[Resource]) -> dict[tuple[str, str], Resource]:
+    accounts = {}
+    for resource in resources:
+        if resource.type == SERVICE_ACCOUNT:
+            namespace, name = at(resource.props, "metadata.namespace"), at(resource.props, "metadata.name")
+            if isinstance(namespace, str) and isinstance(name, str):
+                accounts[(namespace, name)] = resource
+    return accounts
+
+
+def _pinned_account(rules: Mapping[str, Any]) -> tuple[str, str] | None:
+    namespace, name = rules.get(NAMESPACE_CLAIM), rules.get(SERVICE_ACCOUNT_CLAIM)
+    if isinstance(namespace, str) and isinstance(name, str):
+        return namespace, name
+    subject = rules.get(SUBJECT_CLAIM)
+    if isinstance(subject, str) and subject.startswith("system:serviceaccount:") and subject.count(":") == 3:
+        parts = subject.split(":")
+        return parts[2], parts[3]
+    return None
+
+
+def _trust_matches_workloads(resources: Sequence[Resource], _: Mapping[str, Any]) -> list[tuple[str, str]]:
+    accounts = _declared_accounts(resources)
+    trusted: set[tuple[str, str]] = set()
+    found = []
+    for issuer in (r for r in resources if r.type == ISSUER):
+        for index, policy in _issuer_policies(issuer.props):
+            rules = policy.get("rules")
+            if not _allow(policy) or not isinstance(rules, Mapping) or contains_unknown(rules):
+                continue
+            account = _pinned_account(rules)
+            if account is None:
+                continue
+            trusted.add(account)
+            if account not in accounts:
+                found.append(
+                    (
+                        issuer.name,
+                        f"policies[{index}] trusts {account[0]}/{account[1]}, a service account this stack does not declare",
+                    )
+                )
+    for (namespace, name), declared in accounts.items():
+        if (
+            declared.parent_type == "keyless:index:WorkloadServiceAccount"
+            and trusted
+            and (namespace, name) not in trusted
+        ):
+            found.append((declared.name, f"workload {namespace}/{name} has no policy on the stack's issuer"))
+    return found
+
+
+POLICIES: tuple[Policy, ...] = (
+    Policy(
+        "issuer-policy-pins-the-subject",
+        "Each allow policy on an OIDC issuer admits one Kubernetes service account: pin 'sub' exactly "
+        "(system:serviceaccount:NS:SA), or both '\"kubernetes.io\".namespace' and "
+        "'\"kubernetes.io\".serviceaccount.name'. An allow policy with no rules admits every token.",
+        (ISSUER,),
+        _pin_subject,
+    ),
+    Policy(
+        "issuer-claim-paths-quoted",
+        "Nested claim paths quote their dotted segment ('\"kubernetes.io\".namespace'); unquoted, "
+        "'kubernetes.io.namespace' never matches and the policy silently admits nobody.",
+        (ISSUER,),
+        _quoted_paths,
+    ),
+    Policy(
+        "issuer-url-is-an-issuer",
+        "The issuer URL is the tokens' 'iss' byte for byte: https, with no query, fragment or white space "
+        "(a trailing '/' is kept: AKS issuers have one).",
+        (ISSUER,),
+        _issuer_url,
+    ),
+    Policy(
+        "issuer-thumbprints-unpinned",
+        "Leave thumbprints unset: Pulumi Cloud computes them, and a pinned one breaks every exchange when "
+        "the issuer's certificate rotates.",
+        (ISSUER,),
+        _thumbprints,
+        ADVISORY,
+    ),
+    Policy(
+        "issuer-token-lifetime-capped",
+        "Set maxExpirationSeconds at or below the cap (config maxSeconds, default 7200): exchanged tokens "
+        "should live hours, not a day.",
+        (ISSUER,),
+        _max_lifetime,
+        config={"maxSeconds": DEFAULT_MAX_EXPIRATION_SECONDS},
+    ),
+    Policy(
+        "organization-token-names-a-role",
+        "Give organization-token policies a role (roleId) with the least permissions the workload needs; "
+        "authorizedPermissions is the legacy model.",
+        (ISSUER,),
+        _organization_role,
+        ADVISORY,
+    ),
+    Policy(
+        "irsa-trust-pins-audience-and-subject",
+        "An IRSA trust policy (sts:AssumeRoleWithWebIdentity) pins '<issuer>:aud' to sts.amazonaws.com and "
+        "'<issuer>:sub' to the service accounts, with StringEquals unless a value holds '*' or '?'.",
+        (ROLE,),
+        _irsa_trust,
+    ),
+    Policy(
+        "iam-trust-policy-fits-the-quota",
+        "A role's trust policy fits IAM's ACLSizePerRole quota (config maxCharacters, default 2048); split "
+        "the service accounts over several roles, or use a namespace pattern.",
+        (ROLE,),
+        _trust_size,
+        config={"maxCharacters": aws.DEFAULT_TRUST_POLICY_LIMIT},
+    ),
+    Policy(
+        "pod-identity-trust-scoped",
+        "An EKS Pod Identity trust policy allows sts:AssumeRole and sts:TagSession for pods.eks.amazonaws.com "
+        "and is scoped to a cluster (aws:RequestTag/eks-cluster-arn), ideally to a namespace and service account.",
+        (ROLE,),
+        _pod_identity_trust,
+    ),
+    Policy(
+        "workload-identity-user-names-one-service-account",
+        "roles/iam.workloadIdentityUser is granted to one serviceAccount:<pool>[namespace/name], never to the "
+        "whole pool (principalSet://…) or a wildcard.",
+        SA_IAM,
+        _one_service_account,
+    ),
+    Policy(
+        "no-stored-pulumi-token",
+        "No PULUMI_ACCESS_TOKEN, PULUMI_AGENT_TOKEN or 'pul-…' value in a Secret, ConfigMap or container env: "
+        "let the pod exchange its projected service-account token instead (keyless login).",
+        ("kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap", *POD_SPEC_PATHS),
+        _static_tokens,
+    ),
+    Policy(
+        "login-keeps-the-token-secret",
+        "A login script or command never prints the service-account token nor passes it on the command line "
+        "(where /proc/<pid>/cmdline shows it): give the CLI the file, --oidc-token file://PATH.",
+        ("kubernetes:core/v1:ConfigMap", *POD_SPEC_PATHS),
+        _script_leaks,
+    ),
+    Policy(
+        "login-pod-hardened",
+        "A pod that presents a token for urn:pulumi:org:… runs a pinned image (no 'latest'), as a non-root "
+        "numeric UID, without privilege escalation, with all capabilities dropped, and mounts the projected "
+        "token without subPath (subPath mounts are never refreshed).",
+        tuple(POD_SPEC_PATHS),
+        _login_pod,
+    ),
+)
+
+STACK_POLICIES: tuple[StackPolicy, ...] = (
+    StackPolicy(
+        "gke-node-pools-use-the-metadata-server",
+        "In a stack with a Workload Identity cluster, every node pool sets workloadMetadataConfig.mode = "
+        "GKE_METADATA; otherwise its pods silently act as the node's service account.",
+        _gke_metadata,
+    ),
+    StackPolicy(
+        "issuer-trust-matches-declared-workloads",
+        "Every issuer allow policy names a service account this stack declares, and every workload the stack "
+        "declares has a policy: no orphan trust.",
+        _trust_matches_workloads,
+    ),
+)
+
+
+def check_resource(
+    policy: Policy, resource_type: str, props: Any, config: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The policy's violations for one resource; props may be the policy server's raising proxy."""
+    if resource_type not in policy.resource_types:
+        return []
+    return policy.check(resource_type, plain(props), {**policy.config, **(config or {})})
+
+
+def check_stack(
+    policy: StackPolicy, resources: Sequence[Resource], config: Mapping[str, Any] | None = None
+) -> list[tuple[str, str]]:
+    known = [Resource(r.type, r.name, plain(r.props), r.parent_type) for r in resources]
+    return policy.check(known, {**policy.config, **(config or {})})
