@@ -12,7 +12,7 @@ import pytest
 from keyless.cli import main
 from keyless.core.login_job import login_script
 from keyless.policies import crossguard
-from keyless.policies.pack import POLICIES, STACK_POLICIES, Resource, check_resource, check_stack
+from keyless.policies.pack import POLICIES, STACK_POLICIES, Policy, Resource, StackPolicy, check_resource, check_stack
 from tests.conftest import ROOT
 
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for an unknown string
@@ -274,7 +274,8 @@ def test_each_policy_passes_a_well_formed_resource(policy: str) -> None:
 
 def test_every_resource_policy_has_a_case_and_a_fix() -> None:
     assert {p.name for p in POLICIES} == {case[0] for case in CASES}
-    for policy in (*POLICIES, *STACK_POLICIES):
+    every: list[Policy | StackPolicy] = [*POLICIES, *STACK_POLICIES]
+    for policy in every:
         assert policy.enforcement in ("mandatory", "advisory") and len(policy.description) > 60
 
 
@@ -383,7 +384,7 @@ def test_the_crossguard_adapter_builds_every_policy_with_the_sdks_argument_names
         StackValidationPolicy=recorder("stack"),
     )
     built = crossguard.policies(sdk)
-    assert [p.name for p in built] == [p.name for p in (*POLICIES, *STACK_POLICIES)]
+    assert [p.name for p in built] == [p.name for p in POLICIES] + [p.name for p in STACK_POLICIES]
     lifetime = next(p for p in built if p.name == "issuer-token-lifetime-capped")
     assert lifetime.config_schema.properties == {"maxSeconds": {"type": "integer", "default": 7200}}
     reported: list[tuple[str, Any]] = []
