@@ -19,6 +19,9 @@ from components.workload_service_account import WorkloadServiceAccount, Workload
 from keyless.config import StackConfig, WorkloadConfig, from_runtime, parse
 from keyless.core.identity import IdentityMode
 
+LOGIN_JOB = "oidc-login"
+"""The login Job's resource name (and its pods' app.kubernetes.io/instance label)."""
+
 
 @dataclass
 class Cluster:
@@ -149,7 +152,7 @@ def run_login_job(
     config: StackConfig, cluster: Cluster, trust: PulumiCloudTrust, account: WorkloadServiceAccount
 ) -> OidcLoginRunner:
     return OidcLoginRunner(
-        "oidc-login",
+        LOGIN_JOB,
         config.login_job_args(account.namespace, account.name),
         # The first login must not race the issuer registration or the service account.
         opts=pulumi.ResourceOptions(providers=[cluster.kubernetes], depends_on=[trust, account]),
@@ -168,6 +171,16 @@ def export_outputs(
         pulumi.export("loginJobName", job.job_name)
         pulumi.export("loginJobNamespace", login.namespace)
         pulumi.export("verifyLogin", pulumi.Output.concat("kubectl logs -n ", login.namespace, " job/", job.job_name))
+        if config.login_job.get("canary_schedule"):
+            selector = f"app.kubernetes.io/instance={LOGIN_JOB},app.kubernetes.io/component=login-canary"
+            pulumi.export(
+                "canaryRuns", f"kubectl get jobs -n {login.namespace} -l {selector} --sort-by=.status.startTime"
+            )
+            pulumi.export(
+                "canaryLastLog",
+                f"kubectl logs -n {login.namespace} $(kubectl get jobs -n {login.namespace} -l {selector} "
+                "--sort-by=.status.startTime -o name | tail -n 1)",
+            )
     pulumi.export("cloud", config.cloud)
     pulumi.export("issuerUrl", cluster.issuer_url)
     pulumi.export("pulumiAudience", trust.audience)

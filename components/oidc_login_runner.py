@@ -14,6 +14,8 @@ import pulumi_kubernetes as k8s
 from components._common import child_opts, metadata_field, validated
 from keyless.core.kubernetes import recommended_labels
 from keyless.core.login_job import (
+    CANARY_HISTORY,
+    CANARY_STARTING_DEADLINE_SECONDS,
     DEFAULT_RUN_AS_USER,
     DEFAULT_TOKEN_EXPIRATION_SECONDS,
     HOME_DIR,
@@ -26,6 +28,7 @@ from keyless.core.login_job import (
     login_environment,
     login_script,
     pod_labels,
+    pod_selector,
 )
 from keyless.core.naming import type_token
 from keyless.core.pulumi_cloud import TokenType, pulumi_audience
@@ -58,6 +61,9 @@ class OidcLoginRunnerArgs(TypedDict):
     """How long ``pulumi up`` waits for the Job to complete (default 600)."""
     run_as_user: NotRequired[int]
     """Numeric non-root UID (and GID) the container runs as (default 10001)."""
+    canary_schedule: NotRequired[str]
+    """Also run the login check on this cron schedule (e.g. "0 * * * *"), as a CronJob with the same pod:
+    it proves the trust still holds after the issuer's policies, thumbprints or roles change."""
     network_policy: NotRequired[bool]
     """Confine the Job's pod to DNS and HTTPS egress, with no ingress (default true). Enforced where
     the cluster enforces NetworkPolicy (GKE Dataplane V2, the EKS VPC CNI with policies on)."""
@@ -190,6 +196,8 @@ class OidcLoginRunner(pulumi.ComponentResource):
     """Name of the ConfigMap holding the login script."""
     audience: pulumi.Output[str]
     """Audience of the projected token the Job presents."""
+    canary_name: pulumi.Output[str | None]
+    """Name of the canary CronJob, when a schedule is given."""
 
     def __init__(self, name: str, args: OidcLoginRunnerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         checked = validated(LOGIN_JOB, args)
@@ -231,6 +239,15 @@ class OidcLoginRunner(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=wait_for),
         )
         labels = pod_labels(name)
+        pod = runner_pod_spec(
+            image=checked["image"],
+            service_account_name=checked["service_account_name"],
+            script_config_map_name=metadata_field(script.metadata, "name"),
+            audience=audience,
+            environment=environment,
+            token_expiration_seconds=checked["token_expiration_seconds"],
+            run_as_user=checked["run_as_user"],
+        )
         job_waits_for: list[pulumi.Resource] = [script, *wait_for]
         if checked["network_policy"]:
             # Created before the Job, so its pod never runs unconfined.
@@ -239,7 +256,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     namespace=checked["namespace"], labels=recommended_labels(name, "login-network-policy")
                 ),
-                spec=runner_network_policy_spec(labels),
+                spec=runner_network_policy_spec(pod_selector(name)),
                 opts=child_opts(self, depends_on=wait_for),
             )
             job_waits_for.append(policy)
@@ -253,22 +270,38 @@ class OidcLoginRunner(pulumi.ComponentResource):
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=0,
                 active_deadline_seconds=checked["active_deadline_seconds"],
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=runner_pod_spec(
-                        image=checked["image"],
-                        service_account_name=checked["service_account_name"],
-                        script_config_map_name=metadata_field(script.metadata, "name"),
-                        audience=audience,
-                        environment=environment,
-                        token_expiration_seconds=checked["token_expiration_seconds"],
-                        run_as_user=checked["run_as_user"],
-                    ),
-                ),
+                template=k8s.core.v1.PodTemplateSpecArgs(metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod),
             ),
             opts=child_opts(self, depends_on=job_waits_for),
         )
 
+        self.canary_name = pulumi.Output.from_input(None)
+        if checked["canary_schedule"] is not None:
+            canary_labels = pod_labels(name, "login-canary")
+            canary = k8s.batch.v1.CronJob(
+                f"{name}-canary",
+                metadata=k8s.meta.v1.ObjectMetaArgs(namespace=checked["namespace"], labels=canary_labels),
+                spec=k8s.batch.v1.CronJobSpecArgs(
+                    schedule=checked["canary_schedule"],
+                    # One check at a time, none started late, a bounded history to read.
+                    concurrency_policy="Forbid",
+                    starting_deadline_seconds=CANARY_STARTING_DEADLINE_SECONDS,
+                    successful_jobs_history_limit=CANARY_HISTORY,
+                    failed_jobs_history_limit=CANARY_HISTORY,
+                    job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=canary_labels),
+                        spec=k8s.batch.v1.JobSpecArgs(
+                            backoff_limit=0,
+                            active_deadline_seconds=checked["active_deadline_seconds"],
+                            template=k8s.core.v1.PodTemplateSpecArgs(
+                                metadata=k8s.meta.v1.ObjectMetaArgs(labels=canary_labels), spec=pod
+                            ),
+                        ),
+                    ),
+                ),
+                opts=child_opts(self, depends_on=job_waits_for),
+            )
+            self.canary_name = metadata_field(canary.metadata, "name")
         self.job_name = metadata_field(job.metadata, "name")
         self.script_config_map_name = metadata_field(script.metadata, "name")
         self.audience = audience
@@ -277,5 +310,6 @@ class OidcLoginRunner(pulumi.ComponentResource):
                 "job_name": self.job_name,
                 "script_config_map_name": self.script_config_map_name,
                 "audience": self.audience,
+                "canary_name": self.canary_name,
             }
         )

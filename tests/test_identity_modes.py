@@ -213,3 +213,12 @@ def test_pod_identity_on_a_looked_up_cluster_uses_its_name_and_arn() -> None:
     trust = json.loads(run.one("aws:iam/role:Role", "pulumi-agents.deployment-agent").plain_inputs["assumeRolePolicy"])
     condition = trust["Statement"][0]["Condition"]["StringEquals"]
     assert condition["aws:RequestTag/eks-cluster-arn"] == "arn:aws:eks:eu-west-1:123456789012:cluster/platform-prod"
+
+
+def test_one_config_key_turns_the_canary_on_with_commands_to_read_it() -> None:
+    run = _stack("eks-mixed")
+    assert run.one("kubernetes:batch/v1:CronJob").plain_inputs["spec"]["schedule"] == "0 * * * *"
+    selector = "app.kubernetes.io/instance=oidc-login,app.kubernetes.io/component=login-canary"
+    assert run.outputs["canaryRuns"] == f"kubectl get jobs -n ci -l {selector} --sort-by=.status.startTime"
+    assert "kubectl logs -n ci" in run.outputs["canaryLastLog"]
+    assert "canaryRuns" not in _stack("eks-dev").outputs

@@ -48,12 +48,19 @@ FAKE_PULUMI = """#!/bin/bash
 printf '%s\\n' "$*" >> "$CALLS"
 printf 'access-token-set=%s\\n' "${PULUMI_ACCESS_TOKEN+yes}" >> "$CALLS"
 if [[ "$1" == login && -n "${FAIL_LOGIN:-}" ]]; then echo "error: token exchange refused" >&2; exit 7; fi
-if [[ "$1" == whoami ]]; then cat "$WHOAMI_FILE"; fi
+if [[ "$1" == whoami && -s "${WHOAMI_FILE:-}" ]]; then cat "$WHOAMI_FILE"; exit 0; fi
+if [[ "$1" == whoami ]]; then  # what Pulumi Cloud grants when the policy matches the request
+  user="pulumi-${PULUMI_OIDC_ORG}"; team=""
+  if [[ -n "${PULUMI_OIDC_TEAM:-}" ]]; then user="pulumi-team-${PULUMI_OIDC_TEAM}"; team="${PULUMI_OIDC_TEAM}"; fi
+  if [[ -n "${PULUMI_OIDC_USER:-}" ]]; then user="${PULUMI_OIDC_USER}"; fi
+  printf '{"user": "%s", "organizations": ["%s"], "tokenInformation": {"name": "oidc-exchange", "organization": "%s", "team": "%s"}}\n' \
+    "$user" "$PULUMI_OIDC_ORG" "$PULUMI_OIDC_ORG" "$team"
+fi
 """
 
 
 def run_login_script(
-    tmp_path: Path, environment: dict[str, str], *, token: str | None = None
+    tmp_path: Path, environment: dict[str, str], *, token: str | None = None, whoami_reply: dict[str, Any] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
@@ -66,7 +73,8 @@ def run_login_script(
         token_file.write_text(token)
     calls = tmp_path / "calls"
     whoami = tmp_path / "whoami.json"
-    whoami.write_text(json.dumps(WHOAMI, indent=2))
+    if whoami_reply is not None:
+        whoami.write_text(json.dumps(whoami_reply, indent=2))
     env = {
         "WHOAMI_FILE": str(whoami),
         **environment,
@@ -252,7 +260,8 @@ def test_network_policy_allows_only_dns_and_https_egress() -> None:
     run = run_component(lambda: OidcLoginRunner("login", BASE))
     job = run.one("kubernetes:batch/v1:Job").plain_inputs
     policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain_inputs
-    assert policy["spec"]["podSelector"]["matchLabels"] == job["spec"]["template"]["metadata"]["labels"]
+    selector = policy["spec"]["podSelector"]["matchLabels"]
+    assert selector.items() <= job["spec"]["template"]["metadata"]["labels"].items(), "the policy selects the Job's pod"
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
     assert policy["spec"]["ingress"] == []
     ports = sorted((p["protocol"], p["port"]) for rule in policy["spec"]["egress"] for p in rule["ports"])
@@ -313,7 +322,7 @@ def test_the_login_objects_carry_the_recommended_labels() -> None:
 
 def test_script_shows_which_token_the_exchange_obtained(tmp_path: Path) -> None:
     environment = login_environment(organization="acme", token_type="team", team_name="platform")
-    result, _ = run_login_script(tmp_path, environment, token=_token())
+    result, _ = run_login_script(tmp_path, environment, token=_token(), whoami_reply=WHOAMI)
     assert result.returncode == 0, result.stderr
     assert "Logged in as pulumi-team-platform; the token obtained:" in result.stdout
     for line in ("  name: oidc-exchange", "  organization: acme", "  team: platform"):
@@ -337,3 +346,58 @@ def test_the_job_names_its_stack_and_workload_in_the_doctor_command() -> None:
     env = run.one("kubernetes:batch/v1:Job").plain_inputs["spec"]["template"]["spec"]["containers"][0]["env"]
     values = {item["name"]: item["value"] for item in env}
     assert values["KEYLESS_DOCTOR_COMMAND"] == "keyless doctor --stack dev --from-cluster --workload ci/runner"
+
+
+@pytest.mark.parametrize(
+    ("token_type", "extra", "reply", "expected"),
+    [
+        (
+            "organization",
+            {},
+            {**WHOAMI, "tokenInformation": {"organization": "acme", "team": "platform"}},
+            "team is 'platform', expected '<none>'",
+        ),
+        (
+            "team",
+            {"team_name": "platform"},
+            {**WHOAMI, "tokenInformation": {"organization": "acme", "team": "ops"}},
+            "team is 'ops', expected 'platform'",
+        ),
+        (
+            "team",
+            {"team_name": "platform"},
+            {**WHOAMI, "tokenInformation": {"organization": "other", "team": "platform"}},
+            "organization is 'other', expected 'acme'",
+        ),
+        ("personal", {"user_login": "alice"}, {**WHOAMI, "user": "bob"}, "user is 'bob', expected 'alice'"),
+    ],
+)
+def test_the_login_fails_when_the_token_obtained_is_not_the_intended_one(
+    tmp_path: Path, token_type: str, extra: dict[str, str], reply: dict[str, Any], expected: str
+) -> None:
+    environment = login_environment(organization="acme", token_type=token_type, **extra)
+    result, _ = run_login_script(tmp_path, environment, token=_token(), whoami_reply=reply)
+    assert result.returncode == 3
+    assert f"error: the token obtained is not the intended one: {expected}" in result.stderr
+
+
+def test_the_canary_runs_the_same_pod_on_a_schedule_one_at_a_time() -> None:
+    run = run_component(lambda: OidcLoginRunner("login", {**BASE, "canary_schedule": "0 * * * *"}))
+    job = run.one("kubernetes:batch/v1:Job").plain_inputs
+    canary = run.one("kubernetes:batch/v1:CronJob").plain_inputs["spec"]
+    assert canary["schedule"] == "0 * * * *"
+    assert canary["concurrencyPolicy"] == "Forbid"
+    assert canary["successfulJobsHistoryLimit"] == 3 and canary["failedJobsHistoryLimit"] == 3
+    assert canary["startingDeadlineSeconds"] == 300
+    assert canary["jobTemplate"]["spec"]["backoffLimit"] == 0
+    template = canary["jobTemplate"]["spec"]["template"]
+    assert template["spec"] == job["spec"]["template"]["spec"], "the canary's pod is the Job's hardened pod"
+    assert template["metadata"]["labels"]["app.kubernetes.io/component"] == "login-canary"
+    selector = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain_inputs["spec"]["podSelector"]
+    assert selector["matchLabels"].items() <= template["metadata"]["labels"].items(), "its pod is confined too"
+
+
+def test_no_schedule_no_canary_and_a_bad_schedule_is_refused() -> None:
+    assert run_component(lambda: OidcLoginRunner("login", BASE)).of_type("kubernetes:batch/v1:CronJob") == []
+    problems = LOGIN_JOB.check({**BASE, "canary_schedule": "every hour"})
+    assert "canary_schedule: 'every hour' is not a cron schedule" in str(problems[0])

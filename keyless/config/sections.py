@@ -138,6 +138,7 @@ LOGIN_JOB = replace(
         "active_deadline_seconds",
         "await_timeout_seconds",
         "backend_url",
+        "canary_schedule",
     ),
     name="loginJob",
     rules=(),

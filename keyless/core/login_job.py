@@ -25,6 +25,7 @@ from keyless.core.values import (
     https_url,
     identifier,
     int_range,
+    pattern,
     pinned_image,
 )
 
@@ -42,6 +43,17 @@ TOKEN_FILE = f"{TOKEN_DIR}/token"
 SCRIPT_DIR = "/opt/pulumi-oidc"
 SCRIPT_NAME = "login.sh"
 HOME_DIR = "/home/runner"
+
+
+CANARY_HISTORY = 3
+"""Finished canary Jobs kept, of each outcome: enough to see a trend, bounded."""
+CANARY_STARTING_DEADLINE_SECONDS = 300
+
+cron_schedule = pattern(
+    r"@(yearly|annually|monthly|weekly|daily|hourly)|[0-9A-Za-z*/,?-]+( +[0-9A-Za-z*/,?-]+){4}",
+    "a cron schedule",
+    "five fields such as '0 * * * *' (hourly), or @hourly/@daily",
+)
 
 
 def login_script() -> str:
@@ -95,6 +107,7 @@ LOGIN_JOB = Spec(
         "await_timeout_seconds": Field(int_range(60, 7200), DEFAULT_AWAIT_TIMEOUT_SECONDS, "int"),
         "run_as_user": Field(int_range(1, 2_147_483_647), DEFAULT_RUN_AS_USER, "int"),
         "network_policy": Field(boolean, True, "bool"),
+        "canary_schedule": Field(cron_schedule),
     },
     (_login_flags,),
 )
@@ -153,6 +166,12 @@ def login_environment(
     }
     if doctor_command:
         environment["KEYLESS_DOCTOR_COMMAND"] = doctor_command
+    # What the token obtained must be, checked after every login (a UI edit can change it).
+    environment["KEYLESS_EXPECT_ORGANIZATION"] = organization
+    if token_type == TokenType.TEAM and team_name:
+        environment["KEYLESS_EXPECT_TEAM"] = team_name
+    elif token_type == TokenType.PERSONAL and user_login:
+        environment["KEYLESS_EXPECT_USER"] = user_login
     if token_type == TokenType.TEAM and team_name:
         environment["PULUMI_OIDC_TEAM"] = team_name
     elif token_type == TokenType.PERSONAL and user_login:
@@ -165,9 +184,15 @@ def doctor_command(stack: str, namespace: str, service_account: str) -> str:
     return f"keyless doctor --stack {stack} --from-cluster --workload {namespace}/{service_account}"
 
 
-def pod_labels(name: str) -> dict[str, str]:
-    """Labels of the login Job's pod; its NetworkPolicy selects them."""
-    return recommended_labels(name, "login-job")
+def pod_labels(name: str, component: str = "login-job") -> dict[str, str]:
+    """Labels of a login pod: the Job's (``login-job``) or the canary's (``login-canary``)."""
+    return recommended_labels(name, component)
+
+
+def pod_selector(name: str) -> dict[str, str]:
+    """What the NetworkPolicy selects: every login pod of this instance, Job and canary alike."""
+    labels = recommended_labels(name, "login-job")
+    return {key: labels[key] for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")}
 
 
 def job_annotations(await_timeout_seconds: int) -> dict[str, str]:

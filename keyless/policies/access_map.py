@@ -73,12 +73,14 @@ def rows(run: ProgramRun) -> tuple[list[Row], list[str]]:
             table[account].token = text
             table[account].flags += flags
     roles = {r.state.get("name"): r.state.get("arn") for r in registrations if r.type == "aws:iam/role:Role"}
-    for r in registrations:
+    for r in registrations:  # identities first, then what they are granted
         inputs = r.plain_inputs
         if r.type == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             key = (str(inputs.get("namespace")), str(inputs.get("serviceAccount")))
             if key in table:
                 table[key].identity = f"{inputs.get('roleArn')} (Pod Identity)"
+    for r in registrations:
+        inputs = r.plain_inputs
         if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
             arn = roles.get(inputs.get("role"))
             for row in table.values():

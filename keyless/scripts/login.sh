@@ -38,16 +38,41 @@ if [[ -n "${PULUMI_OIDC_EXPIRATION:-}" ]]; then login_args+=(--oidc-expiration "
 
 # Show which Pulumi token the exchange obtained (its name, organization and team; never the token
 # itself), so that a token other than the one the policy intends shows in the Job's log.
+json_field() { # JSON text, field name: the field's string value, or nothing
+  printf '%s' "$1" | grep -o -E "\"$2\" *: *\"[^\"]*\"" | head -n 1 | sed -E 's/^"[^"]*" *: *"(.*)"$/\1/' || true
+}
+
 describe_login() {
-  local whoami info name value
+  local whoami info name
   whoami="$(pulumi whoami -v --json | tr -d '\n')"
   info="$(printf '%s' "${whoami}" | sed -n -E 's/.*"tokenInformation" *: *\{([^}]*)\}.*/\1/p')"
-  value="$(printf '%s' "${whoami}" | grep -o -E '"user" *: *"[^"]*"' | head -n 1 | sed -E 's/^"[^"]*" *: *"(.*)"$/\1/')" || value=""
-  echo "Logged in as ${value:-<unknown>}; the token obtained:"
+  logged_in_user="$(json_field "${whoami}" user)"
+  token_organization="$(json_field "${info}" organization)"
+  token_team="$(json_field "${info}" team)"
+  echo "Logged in as ${logged_in_user:-<unknown>}; the token obtained:"
   for name in name organization team; do
-    value="$(printf '%s' "${info}" | grep -o -E "\"${name}\" *: *\"[^\"]*\"" | head -n 1 | sed -E 's/^"[^"]*" *: *"(.*)"$/\1/')" || value=""
-    echo "  ${name}: ${value:-<none>}"
+    echo "  ${name}: $(json_field "${info}" "${name}" | sed 's/^$/<none>/')"
   done
+}
+
+# The token must be the one the policy intends: a policy edited in the UI, or a deny that no longer
+# matches, can hand out another token silently. Exit 3 names what differs.
+check_expected_token() {
+  local expected_team="${KEYLESS_EXPECT_TEAM:-}" problems=()
+  if [[ -n "${KEYLESS_EXPECT_ORGANIZATION:-}" && "${token_organization}" != "${KEYLESS_EXPECT_ORGANIZATION}" && -z "${KEYLESS_EXPECT_USER:-}" ]]; then
+    problems+=("organization is '${token_organization:-<none>}', expected '${KEYLESS_EXPECT_ORGANIZATION}'")
+  fi
+  if [[ -z "${KEYLESS_EXPECT_USER:-}" && "${token_team}" != "${expected_team}" ]]; then
+    problems+=("team is '${token_team:-<none>}', expected '${expected_team:-<none>}'")
+  fi
+  if [[ -n "${KEYLESS_EXPECT_USER:-}" && "${logged_in_user}" != "${KEYLESS_EXPECT_USER}" ]]; then
+    problems+=("user is '${logged_in_user:-<none>}', expected '${KEYLESS_EXPECT_USER}'")
+  fi
+  if (( ${#problems[@]} )); then
+    for problem in "${problems[@]}"; do echo "error: the token obtained is not the intended one: ${problem}" >&2; done
+    exit 3
+  fi
+  echo "The token obtained is the one the policy intends."
 }
 
 # Pulumi Cloud's refusal says little; the doctor says which claim or policy is at fault.
@@ -60,3 +85,4 @@ explain_refusal() {
 echo "Exchanging the token at ${PULUMI_BACKEND_URL} for organization ${PULUMI_OIDC_ORG}"
 pulumi "${login_args[@]}" || { status=$?; explain_refusal; exit "${status}"; }
 describe_login
+check_expected_token
