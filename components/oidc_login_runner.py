@@ -12,7 +12,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import child_opts, metadata_field, validated
-from keyless.core.kubernetes import recommended_labels
+from keyless.core.kubernetes import (
+    recommended_labels,
+    restricted_pod_security_context,
+    restricted_security_context,
+)
 from keyless.core.login_job import (
     CANARY_HISTORY,
     CANARY_STARTING_DEADLINE_SECONDS,
@@ -89,13 +93,8 @@ def runner_pod_spec(
         automount_service_account_token=False,
         enable_service_links=False,
         restart_policy="Never",
-        security_context=k8s.core.v1.PodSecurityContextArgs(
-            run_as_non_root=True,
-            run_as_user=run_as_user,
-            run_as_group=run_as_user,
-            fs_group=run_as_user,
-            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-        ),
+        # The restricted standard's contexts, from keyless.core (the sidecar uses the same).
+        security_context=pulumi.Output.from_input(run_as_user).apply(restricted_pod_security_context),  # type: ignore[arg-type]
         containers=[
             k8s.core.v1.ContainerArgs(
                 name="login",
@@ -107,16 +106,7 @@ def runner_pod_spec(
                     requests={"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
                     limits={"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"},
                 ),
-                security_context=k8s.core.v1.SecurityContextArgs(
-                    run_as_non_root=True,
-                    run_as_user=run_as_user,
-                    run_as_group=run_as_user,
-                    allow_privilege_escalation=False,
-                    privileged=False,
-                    read_only_root_filesystem=True,
-                    capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                ),
+                security_context=pulumi.Output.from_input(run_as_user).apply(restricted_security_context),  # type: ignore[arg-type]
                 # Whole-directory mounts only: a subPath mount is never refreshed, and the
                 # kubelet rotates the token in place at 80% of its lifetime.
                 volume_mounts=[

@@ -103,3 +103,28 @@ def recommended_labels(instance: str, component: str) -> dict[str, str]:
         "app.kubernetes.io/component": component,
         "app.kubernetes.io/managed-by": MANAGED_BY,
     }
+
+
+def restricted_pod_security_context(uid: int) -> dict[str, Any]:
+    """A pod security context the ``restricted`` Pod Security Standard admits (wire form)."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def restricted_security_context(uid: int) -> dict[str, Any]:
+    """A container security context the ``restricted`` standard admits, with a read-only root (wire form)."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }

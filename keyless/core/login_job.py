@@ -61,6 +61,14 @@ def login_script() -> str:
     return resources.files("keyless.scripts").joinpath(SCRIPT_NAME).read_text()
 
 
+REFRESH_SCRIPT_NAME = "refresh.sh"
+
+
+def refresh_script() -> str:
+    """The sidecar's refresher (``keyless/scripts/refresh.sh``): keeps a pod logged in."""
+    return resources.files("keyless.scripts").joinpath(REFRESH_SCRIPT_NAME).read_text()
+
+
 def _login_flags(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     token_type = values.get("token_type")
     if token_type in (None, UNKNOWN) or TokenType(token_type) not in LOGIN_FLAGS:
