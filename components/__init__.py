@@ -29,6 +29,8 @@ _EXPORTS = {
     "GkeWorkloadPrincipalArgs": "gke_workload_principal",
     "IrsaRole": "irsa_role",
     "IrsaRoleArgs": "irsa_role",
+    "KeylessPulumiSidecar": "keyless_pulumi_sidecar",
+    "KeylessPulumiSidecarArgs": "keyless_pulumi_sidecar",
     "ServiceAccountRef": "irsa_role",
     "ExistingCluster": "existing_cluster",
     "ExistingClusterArgs": "existing_cluster",
@@ -62,6 +64,8 @@ __all__ = [
     "InvalidArgumentError",
     "IrsaRole",
     "IrsaRoleArgs",
+    "KeylessPulumiSidecar",
+    "KeylessPulumiSidecarArgs",
     "OidcLoginRunner",
     "OidcLoginRunnerArgs",
     "PermissionLevel",
@@ -88,6 +92,7 @@ if TYPE_CHECKING:
     from components.gke_cluster import GkeCluster, GkeClusterArgs
     from components.gke_workload_principal import GkeWorkloadPrincipal, GkeWorkloadPrincipalArgs
     from components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountRef
+    from components.keyless_pulumi_sidecar import KeylessPulumiSidecar, KeylessPulumiSidecarArgs
     from components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
     from components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy
     from components.restricted_namespace import RestrictedNamespace, RestrictedNamespaceArgs

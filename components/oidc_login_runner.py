@@ -5,8 +5,8 @@ audience ``urn:pulumi:org:<org>``, Pulumi Cloud accepts it under the issuer's po
 CLI ends up logged in without any stored access token. The script is ``keyless/scripts/login.sh``.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import NotRequired, TypedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -73,6 +73,11 @@ class OidcLoginRunnerArgs(TypedDict):
     the cluster enforces NetworkPolicy (GKE Dataplane V2, the EKS VPC CNI with policies on)."""
 
 
+def _resolved(uid: pulumi.Input[int], build: Callable[[int], dict[str, Any]]) -> Any:
+    """A wire-form security context from keyless.core, now when the UID is plain, else once it resolves."""
+    return build(uid) if isinstance(uid, int) else pulumi.Output.from_input(uid).apply(build)  # type: ignore[arg-type]
+
+
 def runner_pod_spec(
     *,
     image: pulumi.Input[str],
@@ -94,7 +99,7 @@ def runner_pod_spec(
         enable_service_links=False,
         restart_policy="Never",
         # The restricted standard's contexts, from keyless.core (the sidecar uses the same).
-        security_context=pulumi.Output.from_input(run_as_user).apply(restricted_pod_security_context),  # type: ignore[arg-type]
+        security_context=_resolved(run_as_user, restricted_pod_security_context),
         containers=[
             k8s.core.v1.ContainerArgs(
                 name="login",
@@ -106,7 +111,7 @@ def runner_pod_spec(
                     requests={"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
                     limits={"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"},
                 ),
-                security_context=pulumi.Output.from_input(run_as_user).apply(restricted_security_context),  # type: ignore[arg-type]
+                security_context=_resolved(run_as_user, restricted_security_context),
                 # Whole-directory mounts only: a subPath mount is never refreshed, and the
                 # kubelet rotates the token in place at 80% of its lifetime.
                 volume_mounts=[

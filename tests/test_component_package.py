@@ -93,6 +93,7 @@ def test_python_examples_run_under_mocks_with_their_stack_file(example: str) -> 
         "python-runner-only": "kubernetes:batch/v1:Job",
         "python-irsa": "aws:iam/role:Role",
         "python-workload-identity": "gcp:serviceaccount/iAMMember:IAMMember",
+        "python-keyless-sidecar": "kubernetes:apps/v1:Deployment",
     }[example]
     assert run.of_type(expected)
 

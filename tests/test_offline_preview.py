@@ -16,12 +16,16 @@ from tests.conftest import stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stack_names()
+SIDECAR_EXAMPLE = ROOT / "examples" / "python-keyless-sidecar"
 
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("preview")
     assert main(["preview", "--quiet", "--out", str(out)]) == 0
+    # The sidecar's pod spec is validated like the stacks' objects (it runs in users' own pods).
+    sidecar = ["preview", "example", "--quiet", "--root", str(SIDECAR_EXAMPLE), "--out", str(out / "sidecar")]
+    assert main(sidecar) == 0
     return out
 
 
@@ -80,7 +84,7 @@ def _validator_version(stack_folder: Path) -> str:
     return str(json.loads((stack_folder / "metadata.json").read_text())["kubernetesVersion"])
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", [*STACKS, "sidecar/example"])
 @pytest.mark.validators
 def test_kubernetes_yaml_passes_strict_schema_validation(artifacts: Path, stack: str) -> None:
     folder = artifacts / stack

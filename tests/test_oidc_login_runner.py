@@ -175,15 +175,16 @@ def test_pod_spec_meets_the_restricted_pod_security_standard() -> None:
         environment={"A": "1"},
     )
     assert spec.automount_service_account_token is False
-    assert spec.security_context.run_as_non_root is True
-    assert spec.security_context.run_as_user >= 10000
-    assert spec.security_context.seccomp_profile.type == "RuntimeDefault"
+    pod_context = spec.security_context  # wire form, from keyless.core
+    assert pod_context["runAsNonRoot"] is True
+    assert pod_context["runAsUser"] >= 10000
+    assert pod_context["seccompProfile"]["type"] == "RuntimeDefault"
     (container,) = spec.containers
     context = container.security_context
-    assert context.allow_privilege_escalation is False
-    assert context.read_only_root_filesystem is True
-    assert context.capabilities.drop == ["ALL"]
-    assert context.run_as_user == spec.security_context.run_as_user
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert context["runAsUser"] == pod_context["runAsUser"]
     assert container.resources.limits and container.resources.requests
     assert all(mount.sub_path is None for mount in container.volume_mounts)
 

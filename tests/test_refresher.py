@@ -121,3 +121,44 @@ def test_it_gives_up_after_bounded_retries_and_is_never_ready(tmp_path: Path) ->
     assert len(_logins(state)) == 2
     assert "failed 2 times in a row; giving up" in err
     assert not (shared / ".keyless-ready").exists() and not (shared / "credentials.json").exists()
+
+
+def _store(values: dict[str, Any], name: str) -> Any:
+    return lambda value: values.__setitem__(name, value)
+
+
+def test_the_sidecar_component_returns_a_hardened_native_sidecar_for_any_pod() -> None:
+    from components.keyless_pulumi_sidecar import KeylessPulumiSidecar
+    from keyless.core.pulumi_cloud import TokenType
+    from keyless.preview.engine import run_program
+    from tests.conftest import ROOT
+
+    values: dict[str, Any] = {}
+
+    def program() -> None:
+        sidecar = KeylessPulumiSidecar(
+            "agent",
+            {"namespace": "ci", "organization": "acme", "token_type": TokenType.TEAM, "team_name": "platform"},
+        )
+        outputs = (sidecar.init_containers, sidecar.volumes, sidecar.app_env, sidecar.app_volume_mounts)
+        for name, output in zip(("init", "volumes", "env", "mounts"), outputs, strict=True):
+            output.apply(_store(values, name))
+
+    run = run_program({}, program=program)
+    (container,) = values["init"]
+    assert container["restartPolicy"] == "Always", "a native sidecar: it starts first and keeps running"
+    assert container["startupProbe"]["exec"]["command"] == ["test", "-f", "/pulumi-home/.keyless-ready"]
+    context = container["securityContext"]
+    assert context["runAsNonRoot"] and context["runAsUser"] == 10001 and context["readOnlyRootFilesystem"]
+    assert context["allowPrivilegeEscalation"] is False and context["capabilities"] == {"drop": ["ALL"]}
+    assert all("subPath" not in mount for mount in container["volumeMounts"])
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["PULUMI_OIDC_TEAM"] == "platform" and env["KEYLESS_LIFETIME_SECONDS"] == "7200"
+    assert not any("ACCESS_TOKEN" in name for name in env)
+    token_volume = next(v for v in values["volumes"] if v["name"] == "keyless-oidc-token")
+    assert token_volume["projected"]["sources"][0]["serviceAccountToken"]["audience"] == "urn:pulumi:org:acme"
+    assert {"name": "PULUMI_HOME", "value": "/pulumi-home"} in values["env"]
+    assert values["mounts"] == [{"name": "keyless-pulumi-home", "mountPath": "/pulumi-home"}]
+    script = run.one("kubernetes:core/v1:ConfigMap").plain_inputs["data"]["refresh.sh"]
+    assert script == (ROOT / "keyless" / "scripts" / "refresh.sh").read_text()
+    assert run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == [], "only with pod_labels"

@@ -209,3 +209,59 @@ def job_annotations(await_timeout_seconds: int) -> dict[str, str]:
         "pulumi.com/timeoutSeconds": str(await_timeout_seconds),
         "pulumi.com/replaceUnready": "true",
     }
+
+
+SIDECAR_HOME = "/pulumi-home"
+"""Where the sidecar publishes the CLI's credentials: the PULUMI_HOME the application uses."""
+SIDECAR_SCRIPT_DIR = "/opt/keyless"
+DEFAULT_REFRESH_PERCENT = 50
+DEFAULT_SIDECAR_LIFETIME = "2h"
+
+SIDECAR = LOGIN_JOB.only(
+    "namespace",
+    "organization",
+    "token_type",
+    "team_name",
+    "user_login",
+    "image",
+    "token_expiration_seconds",
+    "backend_url",
+    "run_as_user",
+).extend(
+    "KeylessPulumiSidecar",
+    {
+        "exchanged_token_lifetime": Field(duration, DEFAULT_SIDECAR_LIFETIME),
+        "refresh_percent": Field(int_range(10, 90), DEFAULT_REFRESH_PERCENT, "int"),
+        "pod_labels": Field(kind="map"),
+    },
+)
+"""The sidecar's arguments: the login Job's rules, and how often to renew."""
+
+
+def sidecar_environment(
+    *,
+    organization: str,
+    token_type: str,
+    team_name: str | None,
+    user_login: str | None,
+    lifetime_seconds: int,
+    refresh_percent: int,
+    backend_url: str,
+) -> list[dict[str, str]]:
+    """The refresher's environment (wire form); the token itself is only ever a file."""
+    values = {
+        "PULUMI_OIDC_TOKEN_FILE": TOKEN_FILE,
+        "PULUMI_OIDC_ORG": organization,
+        "PULUMI_BACKEND_URL": backend_url,
+        "KEYLESS_SHARED_HOME": SIDECAR_HOME,
+        "KEYLESS_LIFETIME_SECONDS": str(lifetime_seconds),
+        "KEYLESS_REFRESH_PERCENT": str(refresh_percent),
+        "HOME": HOME_DIR,
+        "TMPDIR": "/tmp",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    if token_type == TokenType.TEAM and team_name:
+        values["PULUMI_OIDC_TEAM"] = team_name
+    elif token_type == TokenType.PERSONAL and user_login:
+        values["PULUMI_OIDC_USER"] = user_login
+    return [{"name": key, "value": values[key]} for key in sorted(values)]

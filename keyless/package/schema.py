@@ -20,6 +20,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
     from components.gke_cluster import GkeCluster
     from components.gke_workload_principal import GkeWorkloadPrincipal
     from components.irsa_role import IrsaRole
+    from components.keyless_pulumi_sidecar import KeylessPulumiSidecar
     from components.oidc_login_runner import OidcLoginRunner
     from components.pulumi_cloud_trust import PulumiCloudTrust
     from components.restricted_namespace import RestrictedNamespace
@@ -38,6 +39,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
         WorkloadServiceAccount,
         PulumiCloudTrust,
         OidcLoginRunner,
+        KeylessPulumiSidecar,
     ]
 
 
