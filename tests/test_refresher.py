@@ -47,7 +47,7 @@ def _start(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[str], Path
         "PULUMI_BACKEND_URL": "https://api.pulumi.com",
         "PULUMI_ACCESS_TOKEN": "pul-must-be-unset",
         "KEYLESS_SHARED_HOME": str(shared),
-        "KEYLESS_LIFETIME_SECONDS": "4",
+        "KEYLESS_LIFETIME_SECONDS": "6",
         "KEYLESS_REFRESH_PERCENT": "50",
         "KEYLESS_POLL_SECONDS": "0.1",
         "KEYLESS_RETRY_SECONDS": "1",
@@ -79,6 +79,7 @@ def test_it_logs_in_retries_renews_and_follows_rotation_without_showing_the_toke
     def watch() -> None:  # the application's view: credentials.json is whole whenever it exists
         path = shared / "credentials.json"
         while not done.is_set():
+            time.sleep(0.002)
             try:
                 text = path.read_text()
             except FileNotFoundError:
@@ -96,7 +97,7 @@ def test_it_logs_in_retries_renews_and_follows_rotation_without_showing_the_toke
         assert json.loads((shared / "credentials.json").read_text())["accessTokens"]
         (tmp_path / "token").write_text(ROTATED)  # the kubelet rotates the projected token
         _wait(lambda: len(_logins(state)) == 3)
-        _wait(lambda: len(_logins(state)) == 4, seconds=4)  # 50% of 4 s: renewed before expiry
+        _wait(lambda: len(_logins(state)) == 4, seconds=8)  # 50% of 6 s: renewed before expiry
     finally:
         done.set()
         process.kill()
@@ -104,14 +105,14 @@ def test_it_logs_in_retries_renews_and_follows_rotation_without_showing_the_toke
     watcher.join(timeout=2)
     assert torn == [], "the application never reads a half-written credentials file"
     assert "retrying in 1s" in err and "attempt 2/5" in out
-    assert "The projected token was rotated: re-exchanging" in out
+    assert "The projected token was rotated: re-exchanging" in out, out
     assert "The Pulumi token is due for renewal: re-exchanging" in out
     assert 'sub="system:serviceaccount:ci:agent"' in out, "each attempt logs the claims"
     calls = (state / "calls").read_text()
     for secret in (TOKEN, ROTATED, TOKEN.rsplit(".", 1)[-1]):
         assert secret not in out + err + calls
     assert all(f"--oidc-token file://{tmp_path / 'token'}" in login for login in _logins(state))
-    assert all(login.endswith("--oidc-expiration 4s") for login in _logins(state))
+    assert all(login.endswith("--oidc-expiration 6s") for login in _logins(state))
 
 
 def test_it_gives_up_after_bounded_retries_and_is_never_ready(tmp_path: Path) -> None:

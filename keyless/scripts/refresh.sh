@@ -68,9 +68,10 @@ login_with_retries() {
 }
 
 refresh_ms=$(( KEYLESS_LIFETIME_SECONDS * 1000 * refresh_percent / 100 ))
+# The digest is taken before each exchange: a rotation during it is still seen afterwards.
+digest="$(token_digest)"
 login_with_retries || exit 1
 touch "${ready_file}"
-digest="$(token_digest)"
 renewed="$(now_ms)"
 while true; do
   sleep "${poll_seconds}"
@@ -81,10 +82,10 @@ while true; do
   else
     continue
   fi
+  digest="$(token_digest)"
   if ! login_with_retries; then
     rm -f "${ready_file}"
     exit 1
   fi
-  digest="$(token_digest)"
   renewed="$(now_ms)"
 done
