@@ -7,17 +7,25 @@ The stack config is validated as a whole before any resource is registered; ever
 ``keyless.core``, and each cloud's SDK is imported only by the stacks that use that cloud.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from components._common import aliases
 from components.oidc_login_runner import OidcLoginRunner
 from components.pulumi_cloud_trust import PulumiCloudTrust
 from components.restricted_namespace import RestrictedNamespace
 from components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
 from keyless.config import StackConfig, WorkloadConfig, from_runtime, parse
+from keyless.core.gcp import workload_pool
 from keyless.core.identity import IdentityMode
+
+if TYPE_CHECKING:
+    from components.eks_oidc_provider import EksOidcProviderArgs
 
 LOGIN_JOB = "oidc-login"
 """The login Job's resource name (and its pods' app.kubernetes.io/instance label)."""
@@ -74,7 +82,7 @@ def existing_cluster(config: StackConfig) -> Cluster:
     found = ExistingCluster("cluster", args)
     cluster = Cluster(found.issuer_url, found.kubernetes_provider, found.kubeconfig)
     if existing.identity_cloud == "gke":
-        cluster.workload_pool = found.workload_pool.apply(lambda p: p or f"{existing.gcp_project}.svc.id.goog")
+        cluster.workload_pool = found.workload_pool.apply(lambda p: p or workload_pool(str(existing.gcp_project)))
     if existing.identity_cloud == "eks" and config.uses(IdentityMode.IRSA):
         cluster.oidc_provider_arn = oidc_provider_arn(
             found.issuer_url, existing.oidc_provider_arn, lambda url: {"issuer_url": url}
@@ -93,20 +101,21 @@ def project_number(config: StackConfig) -> pulumi.Output[str]:
     return organizations.get_project_output(project_id=config.gcp_project).number.apply(lambda n: str(n or ""))
 
 
-def oidc_provider_arn(issuer_url: pulumi.Output[str], given: str | None, args_for: object) -> pulumi.Output[str]:
+def oidc_provider_arn(
+    issuer_url: pulumi.Output[str], given: str | None, args_for: Callable[[pulumi.Output[str]], EksOidcProviderArgs]
+) -> pulumi.Output[str]:
     """The cluster's IAM OIDC provider: the one given, or a new one for its issuer."""
     if given is not None:
         return pulumi.Output.from_input(given)
     from components.eks_oidc_provider import EksOidcProvider
 
-    return EksOidcProvider("oidc-provider", args_for(issuer_url)).arn  # type: ignore[operator]
+    return EksOidcProvider("oidc-provider", args_for(issuer_url)).arn
 
 
 def renamed(workload: WorkloadConfig, **options: Any) -> pulumi.ResourceOptions:
     """Options for a workload's component: its earlier name is an alias, so a stack deployed
     before the "." join moves the component and its children instead of replacing them."""
-    earlier = workload.earlier_resource_name
-    return pulumi.ResourceOptions(aliases=None if earlier is None else [pulumi.Alias(name=earlier)], **options)
+    return pulumi.ResourceOptions(aliases=aliases(workload.earlier_resource_name), **options)
 
 
 def service_account_args(

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from keyless.core.problems import MISSING, Problem
+from keyless.core.pulumi_cloud import NAMESPACE_CLAIM, SERVICE_ACCOUNT_CLAIM, SUBJECT_CLAIM, subject_account
 
 
 def claim_path(path: str) -> list[str]:
@@ -171,14 +172,21 @@ def requested_token(login_flags: Mapping[str, Any]) -> Request:
     return Request(token_type, login_flags.get("team"), login_flags.get("user"), login_flags.get("lifetime_seconds"))
 
 
+def pinned_account(rules: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The namespace and service account a policy's rules name: the two claims, else ``sub``."""
+    namespace, name = rules.get(NAMESPACE_CLAIM), rules.get(SERVICE_ACCOUNT_CLAIM)
+    if isinstance(namespace, str) and isinstance(name, str):
+        return namespace, name
+    return subject_account(rules.get(SUBJECT_CLAIM))
+
+
 def describe_policy(policy: Mapping[str, Any]) -> str:
     """A policy as a reader would name it: the namespace/service account its rules pin, if any."""
     rules = policy.get("rules") or {}
-    namespace = rules.get('"kubernetes.io".namespace')
-    account = rules.get('"kubernetes.io".serviceaccount.name')
+    namespace, account = rules.get(NAMESPACE_CLAIM), rules.get(SERVICE_ACCOUNT_CLAIM)
     if namespace and account:
         return f"{namespace}/{account}"
-    subject = rules.get("sub")
+    subject = rules.get(SUBJECT_CLAIM)
     return str(subject) if subject else "with rules " + ", ".join(sorted(rules))
 
 

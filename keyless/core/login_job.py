@@ -176,15 +176,21 @@ def login_environment(
         environment["KEYLESS_DOCTOR_COMMAND"] = doctor_command
     # What the token obtained must be, checked after every login (a UI edit can change it).
     environment["KEYLESS_EXPECT_ORGANIZATION"] = organization
-    if token_type == TokenType.TEAM and team_name:
-        environment["KEYLESS_EXPECT_TEAM"] = team_name
-    elif token_type == TokenType.PERSONAL and user_login:
-        environment["KEYLESS_EXPECT_USER"] = user_login
-    if token_type == TokenType.TEAM and team_name:
-        environment["PULUMI_OIDC_TEAM"] = team_name
-    elif token_type == TokenType.PERSONAL and user_login:
-        environment["PULUMI_OIDC_USER"] = user_login
+    flag = requested_flag(token_type, team_name, user_login)
+    if flag is not None:
+        environment[f"PULUMI_OIDC_{flag[0]}"] = flag[1]
+        environment[f"KEYLESS_EXPECT_{flag[0]}"] = flag[1]
     return environment
+
+
+def requested_flag(token_type: str, team_name: str | None, user_login: str | None) -> tuple[str, str] | None:
+    """``("TEAM", team)`` or ``("USER", user)``: what turns into ``--oidc-team``/``--oidc-user``;
+    None for an organization token, which the CLI asks for without a flag."""
+    if token_type == TokenType.TEAM and team_name:
+        return "TEAM", team_name
+    if token_type == TokenType.PERSONAL and user_login:
+        return "USER", user_login
+    return None
 
 
 def doctor_command(stack: str, namespace: str, service_account: str) -> str:
@@ -260,8 +266,7 @@ def sidecar_environment(
         "TMPDIR": "/tmp",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
     }
-    if token_type == TokenType.TEAM and team_name:
-        values["PULUMI_OIDC_TEAM"] = team_name
-    elif token_type == TokenType.PERSONAL and user_login:
-        values["PULUMI_OIDC_USER"] = user_login
+    flag = requested_flag(token_type, team_name, user_login)
+    if flag is not None:
+        values[f"PULUMI_OIDC_{flag[0]}"] = flag[1]
     return [{"name": key, "value": values[key]} for key in sorted(values)]

@@ -81,6 +81,14 @@ def service_account_subject(namespace: str, service_account: str) -> str:
     return f"system:serviceaccount:{namespace}:{service_account}"
 
 
+def subject_account(subject: Any) -> tuple[str, str] | None:
+    """The namespace and service account a ``system:serviceaccount:NS:NAME`` subject names."""
+    if isinstance(subject, str) and subject.startswith("system:serviceaccount:") and subject.count(":") == 3:
+        namespace, name = subject.split(":")[2:]
+        return namespace, name
+    return None
+
+
 def policy_rules(namespace: str, service_account: str, audience: str | None = None) -> dict[str, str]:
     """Claims a token must carry to be exchanged: its subject and namespace, optionally its audience."""
     rules = {

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyless.core.pulumi_cloud import subject_account
+
 MIN_TOKEN_SECONDS = 600
 """The shortest lifetime the API server grants a TokenRequest."""
 
@@ -69,10 +71,9 @@ def claims_from_log(text: str) -> dict[str, Any]:
             claims[name] = value
     if not claims:
         raise ValueError("no claims found: expected a JSON object or the login Job's 'iss: …' lines")
-    subject = str(claims.get("sub", ""))
-    if subject.startswith("system:serviceaccount:") and subject.count(":") == 3:
-        namespace, account = subject.split(":")[2:]
-        claims.setdefault("kubernetes.io", {"namespace": namespace, "serviceaccount": {"name": account}})
+    named = subject_account(claims.get("sub"))
+    if named is not None:
+        claims.setdefault("kubernetes.io", {"namespace": named[0], "serviceaccount": {"name": named[1]}})
     return claims
 
 
@@ -100,8 +101,4 @@ def workload_of(claims: Mapping[str, Any]) -> tuple[str, str] | None:
         name = account.get("name") if isinstance(account, Mapping) else None
         if isinstance(namespace, str) and isinstance(name, str):
             return namespace, name
-    subject = claims.get("sub")
-    if isinstance(subject, str) and subject.startswith("system:serviceaccount:") and subject.count(":") == 3:
-        namespace, name = subject.split(":")[2:]
-        return namespace, name
-    return None
+    return subject_account(claims.get("sub"))

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyless.core.exchange import pinned_account
 from keyless.core.kubernetes import EKS_IDENTITY_ANNOTATION, GKE_IDENTITY_ANNOTATION
-from keyless.policies.pack import ISSUER, SERVICE_ACCOUNT, _pinned_account
+from keyless.policies.pack import ISSUER, SERVICE_ACCOUNT
 from keyless.preview.engine import ProgramRun
 
 BROAD_GRANTS = re.compile(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|roles/owner|roles/editor)$")
@@ -63,7 +64,7 @@ def rows(run: ProgramRun) -> tuple[list[Row], list[str]]:
     orphans = []
     for issuer in (r for r in registrations if r.type == ISSUER):
         for index, policy in enumerate(issuer.plain_inputs.get("policies") or []):
-            account = _pinned_account(policy.get("rules") or {})
+            account = pinned_account(policy.get("rules") or {})
             if account is None or account not in table:
                 orphans.append(
                     f"{issuer.name} policies[{index}] ({policy.get('tokenType')}) matches no declared workload"

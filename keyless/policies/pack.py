@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keyless.core import aws, gcp
-from keyless.core.exchange import empty_rules, unquoted_nested_paths
+from keyless.core.exchange import empty_rules, pinned_account, unquoted_nested_paths
 from keyless.core.login_job import script_token_leaks
 from keyless.core.problems import UNKNOWN
 from keyless.core.pulumi_cloud import (
@@ -316,17 +316,6 @@ def _declared_accounts(resources: Sequence[Resource]) -> dict[tuple[str, str], R
     return accounts
 
 
-def _pinned_account(rules: Mapping[str, Any]) -> tuple[str, str] | None:
-    namespace, name = rules.get(NAMESPACE_CLAIM), rules.get(SERVICE_ACCOUNT_CLAIM)
-    if isinstance(namespace, str) and isinstance(name, str):
-        return namespace, name
-    subject = rules.get(SUBJECT_CLAIM)
-    if isinstance(subject, str) and subject.startswith("system:serviceaccount:") and subject.count(":") == 3:
-        parts = subject.split(":")
-        return parts[2], parts[3]
-    return None
-
-
 def _trust_matches_workloads(resources: Sequence[Resource], _: Mapping[str, Any]) -> list[tuple[str, str]]:
     accounts = _declared_accounts(resources)
     trusted: set[tuple[str, str]] = set()
@@ -336,7 +325,7 @@ def _trust_matches_workloads(resources: Sequence[Resource], _: Mapping[str, Any]
             rules = policy.get("rules")
             if not _allow(policy) or not isinstance(rules, Mapping) or contains_unknown(rules):
                 continue
-            account = _pinned_account(rules)
+            account = pinned_account(rules)
             if account is None:
                 continue
             trusted.add(account)
