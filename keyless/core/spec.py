@@ -90,9 +90,6 @@ class Spec:
         """The same spec restricted to ``names`` (cross-field rules need all their fields kept)."""
         return replace(self, fields={name: self.fields[name] for name in names})
 
-    def without(self, *names: str) -> Spec:
-        return replace(self, fields={k: v for k, v in self.fields.items() if k not in names})
-
     def extend(self, name: str, fields: Mapping[str, Field], rules: Sequence[CrossRule] = ()) -> Spec:
         return Spec(name, {**self.fields, **fields}, (*self.rules, *rules))
 

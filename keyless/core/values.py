@@ -65,7 +65,6 @@ def int_range(minimum: int, maximum: int | None = None) -> Rule:
             return [Problem(key, value, "is out of range", accepted)]
         return []
 
-    rule.accepted = accepted  # type: ignore[attr-defined]
     return rule
 
 
