@@ -4,14 +4,12 @@ proxy that raises on an unknown value. Each policy has a failing and a passing c
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from keyless.cli import main
 from keyless.core.login_job import login_script
-from keyless.policies import crossguard
 from keyless.policies.pack import POLICIES, STACK_POLICIES, Policy, Resource, StackPolicy, check_resource, check_stack
 from tests.conftest import ROOT
 
@@ -78,6 +76,20 @@ CASES = [
     ("issuer-url-is-an-issuer", ISSUER, _issuer(url="http://oidc.example.com"), "is not an OIDC issuer URL"),
     ("issuer-thumbprints-unpinned", ISSUER, _issuer(thumbprints=["a" * 40]), "thumbprints are pinned"),
     ("issuer-token-lifetime-capped", ISSUER, _issuer(maxExpirationSeconds=90000), "expected at most 7200"),
+    (
+        "issuer-url-is-its-clusters-iss",
+        ISSUER,
+        _issuer(url="https://container.googleapis.com/v1/projects/p/locations/l/clusters/c/"),
+        "ends with '/'; GKE tokens' iss has none",
+    ),
+    (
+        "issuer-url-is-its-clusters-iss",
+        ISSUER,
+        _issuer(
+            url="https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/2f3c5a5e-1111-2222-3333-444455556666"
+        ),
+        "has no trailing '/'; AKS tokens' iss ends with one",
+    ),
     (
         "organization-token-names-a-role",
         ISSUER,
@@ -371,37 +383,26 @@ def test_the_committed_stacks_pass_every_policy(capsys: Any) -> None:
     assert capsys.readouterr().out.count("no policy violations") == 5
 
 
-def test_the_crossguard_adapter_builds_every_policy_with_the_sdks_argument_names() -> None:
-    """A stand-in for pulumi_policy that records constructor arguments (names read in its 1.21 source)."""
-
-    def recorder(kind: str) -> Any:
-        return lambda **kwargs: SimpleNamespace(kind=kind, **kwargs)
-
-    sdk: Any = SimpleNamespace(
-        EnforcementLevel=SimpleNamespace(MANDATORY="mandatory", ADVISORY="advisory"),
-        PolicyConfigSchema=recorder("schema"),
-        ResourceValidationPolicy=recorder("resource"),
-        StackValidationPolicy=recorder("stack"),
-    )
-    built = crossguard.policies(sdk)
-    assert [p.name for p in built] == [p.name for p in POLICIES] + [p.name for p in STACK_POLICIES]
-    lifetime = next(p for p in built if p.name == "issuer-token-lifetime-capped")
-    assert lifetime.config_schema.properties == {"maxSeconds": {"type": "integer", "default": 7200}}
-    reported: list[tuple[str, Any]] = []
-    args = SimpleNamespace(resource_type=ISSUER, props=ServerProps(_policy(rules={})), get_config=dict)
-    next(p for p in built if p.name == "issuer-policy-pins-the-subject").validate(
-        args, lambda m, urn: reported.append((m, urn))
-    )
-    assert reported and "admits every token" in reported[0][0]
-
-
-def test_the_pack_folder_is_a_python_policy_pack() -> None:
+def test_the_built_pack_is_self_contained_and_versioned(tmp_path: Path) -> None:
     import yaml
 
-    assert yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())["runtime"]["name"] == "python"
-    requirements = (ROOT / "policy" / "requirements.txt").read_text()
-    assert "pulumi-policy>=1.21,<2" in requirements and "protobuf>=5.29.6" in requirements
-    assert "serve(pulumi_policy)" in (ROOT / "policy" / "__main__.py").read_text()
+    from keyless import __version__
+    from keyless.policies.build import build
+
+    written = build(tmp_path)
+    project = yaml.safe_load((tmp_path / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"]["name"] == "python" and project["version"] == __version__
+    requirements = [
+        line for line in (tmp_path / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")
+    ]
+    assert requirements == ["pulumi-policy>=1.21,<2", "protobuf>=5.29.6,<6", "pulumi>=3.260.0,<4.0.0"]
+    assert "serve(pulumi_policy)" in (tmp_path / "__main__.py").read_text()
+    vendored = {
+        path.relative_to(tmp_path).as_posix() for path in written if path.parts[len(tmp_path.parts)] == "keyless"
+    }
+    assert "keyless/policies/pack.py" in vendored and "keyless/core/pulumi_cloud.py" in vendored
+    assert not any(name.startswith(("keyless/preview", "keyless/config", "keyless/commands")) for name in vendored)
+    assert build(tmp_path) == written  # rebuilding replaces the copy
 
 
 def test_every_stack_preview_carries_its_policy_report_and_access_map(tmp_path: Path) -> None:

@@ -16,6 +16,21 @@ import yaml
 SECRET_PLACEHOLDER = "[secret]"
 
 
+class StackFileError(ValueError):
+    """A stack or project file that cannot be read; the message names the file, line and column."""
+
+
+def _yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise StackFileError(f"{where}: not valid YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path}: not valid YAML: {error}") from None
+
+
 @dataclass(frozen=True)
 class RawConfig:
     values: dict[str, Any]
@@ -40,8 +55,21 @@ def stack_names(root: Path) -> list[str]:
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
 
 
+def _project(root: Path) -> dict[str, Any]:
+    document = _yaml(root / "Pulumi.yaml")
+    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
+        raise StackFileError(f"{root / 'Pulumi.yaml'}: has no project name (name: <project>)")
+    return document
+
+
 def project_name(root: Path) -> str:
-    return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+    return str(_project(root)["name"])
+
+
+def project_main(root: Path) -> str | None:
+    """The project's ``main:`` (the program's folder or file), if Pulumi.yaml sets one."""
+    main = _project(root).get("main")
+    return main if isinstance(main, str) else None
 
 
 def from_stack_file(stack: str, root: Path) -> RawConfig:
@@ -50,7 +78,9 @@ def from_stack_file(stack: str, root: Path) -> RawConfig:
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}; committed stacks: {', '.join(stack_names(root))}")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = _yaml(path) or {}
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise StackFileError(f"{path}: expected a mapping with a 'config:' mapping of <namespace>:<key> values")
     values: dict[str, Any] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():
@@ -58,7 +88,8 @@ def from_stack_file(stack: str, root: Path) -> RawConfig:
             values[key] = SECRET_PLACEHOLDER
             secret_keys.append(key)
         else:
-            values[key] = value if isinstance(value, str) else json.dumps(value)
+            # An empty value (`key:` with nothing after it) is an empty string, never the text "null".
+            values[key] = "" if value is None else value if isinstance(value, str) else json.dumps(value)
     return RawConfig(values, tuple(secret_keys), project_name(root), stack, str(path))
 
 

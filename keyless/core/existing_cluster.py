@@ -8,7 +8,7 @@ from typing import Any
 from keyless.core.aws import EKS_LOOKUP
 from keyless.core.gcp import GKE_LOOKUP
 from keyless.core.problems import MISSING, Problem
-from keyless.core.pulumi_cloud import issuer_url
+from keyless.core.pulumi_cloud import cluster_issuer_url
 from keyless.core.spec import Field, Keys, Spec
 from keyless.core.values import text
 
@@ -49,7 +49,7 @@ def _one_source(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
 EXISTING_CLUSTER = Spec(
     "ExistingCluster",
     {
-        "issuer_url": Field(issuer_url),
+        "issuer_url": Field(cluster_issuer_url),
         "kubeconfig": Field(text),
         "context": Field(text),
         "gke": Field(kind="object", spec=GKE_LOOKUP),

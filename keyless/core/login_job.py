@@ -136,6 +136,14 @@ def script_token_leaks(script: str) -> list[str]:
     return leaks
 
 
+_OIDC_LOGIN = re.compile(r"\bpulumi\s+login\b[^\n]*--oidc-token")
+
+
+def runs_oidc_login(script: str) -> bool:
+    """The script exchanges a token with ``pulumi login --oidc-token``: its pod is a login pod."""
+    return _OIDC_LOGIN.search(script) is not None
+
+
 def lifetime_within_issuer_maximum(key: str, lifetime: Any, maximum_key: str, maximum_seconds: Any) -> list[Problem]:
     """The exchanged token's lifetime may not exceed what the issuer allows."""
     seconds = duration_seconds(lifetime)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from keyless.core.issuers import cluster_issuer
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.spec import Field, Keys, Spec, required
 from keyless.core.values import (
@@ -144,6 +145,10 @@ def issuer_url(key: str, value: Any) -> list[Problem]:
     return []
 
 
+cluster_issuer_url = first(issuer_url, cluster_issuer)
+"""An issuer URL given for a cluster: an issuer, shaped as its cloud's tokens carry it (see
+:mod:`keyless.core.issuers`)."""
+
 organization_name = first(
     text,
     pattern(
@@ -238,7 +243,7 @@ PULUMI_CLOUD_TRUST = Spec(
     "PulumiCloudTrust",
     {
         "organization": required(organization_name),
-        "issuer_url": required(issuer_url),
+        "issuer_url": required(cluster_issuer_url),
         "issuer_name": required(text),
         "workloads": required(kind="objects", spec=WORKLOAD_POLICY),
         "max_expiration_seconds": Field(

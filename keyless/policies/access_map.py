@@ -12,7 +12,7 @@ from typing import Any
 from keyless.core.exchange import pinned_account
 from keyless.core.kubernetes import EKS_IDENTITY_ANNOTATION, GKE_IDENTITY_ANNOTATION
 from keyless.policies.pack import ISSUER, SERVICE_ACCOUNT
-from keyless.preview.engine import ProgramRun
+from keyless.record import ProgramRun
 
 BROAD_GRANTS = re.compile(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|roles/owner|roles/editor)$")
 

@@ -11,7 +11,6 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from keyless import __version__
 from keyless.policies.pack import (
     ADVISORY,
     MANDATORY,
@@ -87,9 +86,9 @@ def policies(pp: ModuleType) -> list[Any]:
 
 def serve(pp: ModuleType) -> Any:
     """The pack itself: constructing a ``PolicyPack`` starts the policy server (``pulumi preview`` runs it)."""
+    # No version here: PolicyPack takes none; it is in PulumiPolicy.yaml (see keyless.policies.build).
     return pp.PolicyPack(
         name=PACK_NAME,
-        version=__version__,
         policies=policies(pp),
         enforcement_level=pp.EnforcementLevel.MANDATORY,
         description="Guardrails for keyless trust between Kubernetes workloads, Pulumi Cloud and cloud accounts.",

@@ -1,5 +1,7 @@
 """The policies run on what a program registers on the mock engine: ``keyless check``, and the
-offline preview's ``policy.txt``."""
+offline preview's ``policy.txt``. Each resource is judged on its inputs as a served pack receives
+them (:attr:`~keyless.record.Registration.served_inputs`: numbers are doubles, secrets unwrapped),
+so the offline verdict is the one ``pulumi preview --policy-pack`` gives."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keyless.policies.pack import MANDATORY, POLICIES, STACK_POLICIES, Resource, check_resource, check_stack
-from keyless.preview.engine import ProgramRun
+from keyless.record import ProgramRun
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ def violations(run: ProgramRun, config: Mapping[str, Mapping[str, Any]] | None =
     for registration in run.registrations:
         if not registration.custom:
             continue
-        props = registration.plain_inputs
+        props = registration.served_inputs
         for policy in POLICIES:
             for message in check_resource(policy, registration.type, props, config.get(policy.name)):
                 found.append(
@@ -48,7 +50,7 @@ def violations(run: ProgramRun, config: Mapping[str, Mapping[str, Any]] | None =
                     )
                 )
     resources = [
-        Resource(r.type, r.name, r.plain_inputs, _parent_type(r.parent)) for r in run.registrations if r.custom
+        Resource(r.type, r.name, r.served_inputs, _parent_type(r.parent)) for r in run.registrations if r.custom
     ]
     by_name = {r.name: r.type for r in resources}
     for stack_policy in STACK_POLICIES:

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from keyless.core import aws, gcp
+from keyless.core import aws, gcp, issuers
 from keyless.core.exchange import empty_rules, pinned_account, unquoted_nested_paths
-from keyless.core.login_job import script_token_leaks
+from keyless.core.login_job import runs_oidc_login, script_token_leaks
 from keyless.core.problems import UNKNOWN
 from keyless.core.pulumi_cloud import (
     DEFAULT_MAX_EXPIRATION_SECONDS,
@@ -128,6 +128,11 @@ def _quoted_paths(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> li
 def _issuer_url(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
     url = props.get("url")
     return [] if url is UNKNOWN or url is None else [str(p) for p in issuer_url("url", url)]
+
+
+def _issuer_shape(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    url = props.get("url")
+    return [f"url {url!r} {reason}" for reason in issuers.shape_reasons(url)]
 
 
 def _thumbprints(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
@@ -276,11 +281,19 @@ def _pulumi_token_volumes(spec: Mapping[str, Any]) -> list[str]:
     return names
 
 
+def _whole_number(value: Any) -> bool:
+    """A whole number as a served pack receives one: every number crosses the wire as a double."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
+
+
 def _login_pod(resource_type: str, props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
     spec = _pod_spec(resource_type, props)
     volumes = _pulumi_token_volumes(spec)
-    if not volumes:
-        return []
+    return _hardening(spec, volumes) if volumes else []
+
+
+def _hardening(spec: Mapping[str, Any], token_volumes: Sequence[str]) -> list[str]:
+    """What keeps a pod that logs in to Pulumi Cloud from being the weak link."""
     found = []
     pod_context: Mapping[str, Any] = spec["securityContext"] if isinstance(spec.get("securityContext"), Mapping) else {}
     for container in _containers(spec):
@@ -290,7 +303,7 @@ def _login_pod(resource_type: str, props: Mapping[str, Any], _: Mapping[str, Any
             found += [f"container {name!r}: image {image!r} {p.reason}" for p in pinned_image("image", image)]
         context = {**pod_context, **(container.get("securityContext") or {})}
         user = context.get("runAsUser")
-        if user is not UNKNOWN and (not isinstance(user, int) or user == 0 or context.get("runAsNonRoot") is not True):
+        if user is not UNKNOWN and (not _whole_number(user) or user == 0 or context.get("runAsNonRoot") is not True):
             found.append(f"container {name!r} does not run as a non-root numeric UID (runAsNonRoot and runAsUser > 0)")
         if context.get("allowPrivilegeEscalation") is not False:
             found.append(f"container {name!r} allows privilege escalation")
@@ -298,7 +311,7 @@ def _login_pod(resource_type: str, props: Mapping[str, Any], _: Mapping[str, Any
         if drop is not UNKNOWN and "ALL" not in drop:
             found.append(f"container {name!r} does not drop all capabilities")
         for mount in container.get("volumeMounts") or []:
-            if isinstance(mount, Mapping) and mount.get("name") in volumes and mount.get("subPath"):
+            if isinstance(mount, Mapping) and mount.get("name") in token_volumes and mount.get("subPath"):
                 found.append(f"container {name!r} mounts the projected token with subPath, which is never refreshed")
     return found
 
@@ -314,6 +327,27 @@ def _declared_accounts(resources: Sequence[Resource]) -> dict[tuple[str, str], R
             if isinstance(namespace, str) and isinstance(name, str):
                 accounts[(namespace, name)] = resource
     return accounts
+
+
+def _login_script_pods(resources: Sequence[Resource], _: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Pods that run a ``pulumi login --oidc-token`` script from a ConfigMap of the stack (as the
+    published samples do, exchanging another token than a urn:pulumi:org one) are login pods too."""
+    scripts = set()
+    for resource in resources:
+        data = resource.props.get("data") if resource.type == "kubernetes:core/v1:ConfigMap" else None
+        name = at(resource.props, "metadata.name")
+        scripted = isinstance(data, Mapping) and any(isinstance(t, str) and runs_oidc_login(t) for t in data.values())
+        if scripted and isinstance(name, str):
+            scripts.add(name)
+    found = []
+    for resource in resources:
+        spec = _pod_spec(resource.type, resource.props)
+        if not spec or _pulumi_token_volumes(spec):  # those are judged by login-pod-hardened
+            continue
+        mounted = {at(v, "configMap.name") for v in spec.get("volumes") or [] if isinstance(v, Mapping)}
+        if mounted & scripts:
+            found += [(resource.name, finding) for finding in _hardening(spec, ())]
+    return found
 
 
 def _trust_matches_workloads(resources: Sequence[Resource], _: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -368,6 +402,15 @@ POLICIES: tuple[Policy, ...] = (
         "(a trailing '/' is kept: AKS issuers have one).",
         (ISSUER,),
         _issuer_url,
+    ),
+    Policy(
+        "issuer-url-is-its-clusters-iss",
+        "Register a GKE, EKS or AKS issuer exactly as its tokens' 'iss' reads: no trailing '/' on GKE and EKS, "
+        "always one on AKS, 'locations/' (never 'zones/') on GKE. Advisory: whether Pulumi Cloud forgives a "
+        "difference is not documented (its GKE guide shows a trailing '/').",
+        (ISSUER,),
+        _issuer_shape,
+        ADVISORY,
     ),
     Policy(
         "issuer-thumbprints-unpinned",
@@ -447,6 +490,12 @@ POLICIES: tuple[Policy, ...] = (
 )
 
 STACK_POLICIES: tuple[StackPolicy, ...] = (
+    StackPolicy(
+        "login-script-pod-hardened",
+        "A pod that runs a 'pulumi login --oidc-token' script from a ConfigMap is hardened like any login pod: "
+        "a pinned image (no 'latest'), a non-root numeric UID, no privilege escalation, all capabilities dropped.",
+        _login_script_pods,
+    ),
     StackPolicy(
         "gke-node-pools-use-the-metadata-server",
         "In a stack with a Workload Identity cluster, every node pool sets workloadMetadataConfig.mode = "

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from keyless.config.read import from_stack_file
+from keyless.config.read import from_stack_file, project_main
+from keyless.core.problems import InvalidArgumentError
 from keyless.preview.engine import (
     EXAMPLE_ACCOUNT,
     EXAMPLE_CA,
@@ -25,6 +26,7 @@ from keyless.preview.engine import (
     ProgramRun,
     Registration,
     Secret,
+    program_error,
     run_program,
 )
 from keyless.preview.root import project_root
@@ -334,11 +336,41 @@ def target_kubernetes_version(values: Mapping[str, str]) -> str:
     return DEFAULT_KUBERNETES_VERSION
 
 
-def preview_stack(stack: str, root: Path | None = None) -> Preview:
-    """Run the program for ``stack`` offline; raises the program's own error on bad config."""
+class ProgramError(Exception):
+    """The program failed on its own (not through its config): its message names its file and line."""
+
+
+def program_file(root: Path) -> Path:
+    """The program Pulumi runs for the project at ``root`` (``main:`` in Pulumi.yaml, if set)."""
+    main = project_main(root)
+    path = root / main if main else root
+    return path / "__main__.py" if path.is_dir() else path
+
+
+def preview_stack(stack: str, root: Path | None = None, *, preview: bool = False) -> Preview:
+    """Run the program for ``stack`` offline: as ``pulumi up`` would (example values for what
+    providers compute), or as ``pulumi preview`` would (``preview=True``: those values unknown).
+
+    Raises the program's own :class:`~keyless.core.problems.InvalidArgumentError` on bad config,
+    :class:`ProgramError` when the program fails otherwise, and ``FileNotFoundError`` or
+    :class:`~keyless.config.read.StackFileError` when the project or stack file is unreadable.
+    """
     base = root or project_root()
     raw = from_stack_file(stack, base)
+    program = program_file(base)
+    if not program.is_file():
+        raise FileNotFoundError(f"no program at {program}: this reads Python programs (a __main__.py)")
     run = run_program(
-        raw.values, project=raw.project, stack=stack, secret_keys=raw.secret_keys, program=base / "__main__.py"
+        raw.values,
+        project=raw.project,
+        stack=stack,
+        secret_keys=raw.secret_keys,
+        program=program,
+        raise_errors=False,
+        preview=preview,
     )
+    if isinstance(run.error, InvalidArgumentError):
+        raise run.error
+    if run.error is not None:
+        raise ProgramError(program_error(run.error, program))
     return Preview(stack, run, target_kubernetes_version(raw.values), raw.project)

@@ -1,17 +1,23 @@
 """Run a Pulumi program on the SDK's in-process mock engine and record what it registers.
 
-The mocks play the providers: they echo a resource's inputs back as its state and fill in
-what a provider would compute (ARNs, e-mails, issuer URLs, auto-names) with recognisable,
-deterministic example values (AWS's documented example account ``123456789012``, the EKS
-example issuer id, ``203.0.113.0/24`` test-net addresses), so that the same program gives
-the same record on every run.
+The mocks play the providers: they echo a resource's inputs back as its state and fill in what a
+provider computes. Two phases, as the real engine has them:
+
+* ``preview=True`` (``pulumi preview``): only what providers compute at check time is known,
+  the auto-names (``name`` of AWS and Google Cloud resources, a Kubernetes ``metadata.name``);
+  everything they compute later (ids, ARNs, endpoints, issuers) is unknown, never ``None``.
+* ``preview=False`` (``pulumi up``): those values too, as recognisable, deterministic example
+  values (AWS's documented example account ``123456789012``, the EKS example issuer id,
+  ``203.0.113.0/24`` test-net addresses), so that the same program gives the same record on
+  every run. An output no mock computes comes back empty in this phase, so programs are
+  checked honestly with ``preview=True`` first (``keyless check``).
 """
 
 import hashlib
 import runpy
 import sys
+import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import settings as runtime_settings
 
 from keyless.preview.root import project_root
+from keyless.record import Invocation, ProgramRun, Registration, Secret, decoded
 
 EXAMPLE_ACCOUNT = "123456789012"
 EXAMPLE_PROJECT_NUMBER = "314159265358"
@@ -29,110 +36,25 @@ EXAMPLE_EKS_OIDC_ID = "EXAMPLED539D4633E53DE1B71EXAMPLE"
 EXAMPLE_ENDPOINT = "203.0.113.10"
 EXAMPLE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkVYQU1QTEUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
 
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-
-class Secret:
-    """A value the program marked secret: kept for assertions, masked when shown."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "Secret([secret])"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other.value == self.value
-
-    def __hash__(self) -> int:
-        return hash(repr(self.value))
-
-
-def reveal(value: Any) -> Any:
-    """The value with every secret unwrapped (for assertions)."""
-    if isinstance(value, Secret):
-        return reveal(value.value)
-    if isinstance(value, dict):
-        return {key: reveal(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [reveal(item) for item in value]
-    return value
-
-
-def _from_wire(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(_SIG_KEY) == _SECRET_SIG:
-            return Secret(_from_wire(value.get("value")))
-        return {key: _from_wire(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_from_wire(item) for item in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-@dataclass
-class Registration:
-    """One resource as the engine received it."""
-
-    type: str
-    name: str
-    urn: str
-    parent: str
-    custom: bool
-    provider: str
-    dependencies: list[str]
-    inputs: dict[str, Any]
-    state: dict[str, Any] = field(default_factory=dict)
-    aliases: list[str] = field(default_factory=list)
-    """Earlier names (``name`` of each alias spec, or alias URNs) this resource answers to."""
-
-    @property
-    def plain_inputs(self) -> dict[str, Any]:
-        return reveal(self.inputs)
-
-
-@dataclass
-class Invocation:
-    token: str
-    args: dict[str, Any]
-
-
-@dataclass
-class ProgramRun:
-    registrations: list[Registration]
-    invocations: list[Invocation]
-    outputs: dict[str, Any]
-    error: BaseException | None = None
-
-    def of_type(self, type_token: str) -> list[Registration]:
-        return [r for r in self.registrations if r.type == type_token]
-
-    def one(self, type_token: str, name: str | None = None) -> Registration:
-        found = [r for r in self.of_type(type_token) if name is None or r.name == name]
-        if len(found) != 1:
-            raise AssertionError(f"expected one {type_token} named {name!r}, found {[r.name for r in found]}")
-        return found[0]
-
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.registrations if r.urn == urn)
-
-    def depends_on(self, resource: Registration, other: Registration) -> bool:
-        """True when ``resource`` waits for ``other`` (directly, or for a component holding it)."""
-        ancestors = set()
-        urn = other.urn
-        while urn:
-            ancestors.add(urn)
-            urn = next((r.parent for r in self.registrations if r.urn == urn), "")
-        return bool(ancestors & set(resource.dependencies))
+AUTO_NAMING_PROVIDERS = ("aws:", "gcp:")
+"""Providers that give a resource without a ``name`` one at check time (an auto-name)."""
 
 
 def _auto_name(name: str) -> str:
     return f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def checked_inputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs once the provider checked them, as the engine passes them on (to the provider
+    and to a policy pack): with the auto-names providers fill in at check time."""
+    if typ.startswith("kubernetes:") and not typ.startswith("kubernetes:index/provider"):
+        metadata = dict(inputs.get("metadata") or {})
+        metadata.setdefault("name", _auto_name(name))
+        return {**inputs, "metadata": metadata}
+    if typ.startswith(AUTO_NAMING_PROVIDERS) and "name" not in inputs:
+        return {**inputs, "name": _auto_name(name)}
+    return inputs
 
 
 def _config(key: str) -> str | None:
@@ -143,17 +65,16 @@ def _config(key: str) -> str | None:
 class ProviderMocks(pulumi.runtime.Mocks):
     """Provider stand-ins: inputs come back as state, computed fields get example values."""
 
-    def __init__(self) -> None:
+    def __init__(self, preview: bool = False) -> None:
         self.invocations: list[Invocation] = []
+        self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        state = dict(args.inputs)
         typ, name = args.typ, args.name
-        if typ.startswith("kubernetes:") and not typ.startswith("kubernetes:index/provider"):
-            metadata = dict(state.get("metadata") or {})
-            metadata.setdefault("name", _auto_name(name))
-            state["metadata"] = metadata
-        elif typ == "gcp:container/cluster:Cluster":
+        state = checked_inputs(typ, name, dict(args.inputs))
+        if self.preview:
+            return None, state
+        if typ == "gcp:container/cluster:Cluster":
             state.update(
                 endpoint=EXAMPLE_ENDPOINT,
                 masterAuth={
@@ -175,8 +96,7 @@ class ProviderMocks(pulumi.runtime.Mocks):
                 ],
             )
         elif typ == "aws:iam/role:Role":
-            role_name = state.get("name") or _auto_name(name)
-            state.update(name=role_name, arn=f"arn:aws:iam::{EXAMPLE_ACCOUNT}:role/{role_name}")
+            state["arn"] = f"arn:aws:iam::{EXAMPLE_ACCOUNT}:role/{state['name']}"
         elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             host = str(state.get("url", "")).removeprefix("https://")
             state["arn"] = f"arn:aws:iam::{EXAMPLE_ACCOUNT}:oidc-provider/{host}"
@@ -268,8 +188,9 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                     custom=bool(request.custom),
                     provider=request.provider,
                     dependencies=list(request.dependencies),
-                    inputs=_from_wire(wire),
-                    state=_from_wire(state),
+                    inputs=decoded(wire),
+                    wire=checked_inputs(request.type, request.name, wire),
+                    state=decoded(state),
                     aliases=[alias.spec.name or alias.spec.type or alias.urn for alias in request.aliases]
                     + list(request.aliasURNs),
                 )
@@ -285,17 +206,20 @@ def run_program(
     secret_keys: Sequence[str] = (),
     program: Callable[[], object] | Path | None = None,
     raise_errors: bool = True,
+    preview: bool = False,
 ) -> ProgramRun:
     """Run ``program`` (a callable, or a program file) with ``config`` and return what it registered.
+
+    ``preview=True`` runs it as ``pulumi preview`` would: provider-computed outputs are unknown.
 
     With ``raise_errors=False`` a failing program returns its partial record with ``error`` set,
     so a test can check that nothing was registered before the error.
     """
-    mocks = ProviderMocks()
+    mocks = ProviderMocks(preview)
     monitor = RecordingMonitor(mocks)
     runtime_config.set_all_config({key: _as_config_string(value) for key, value in config.items()}, list(secret_keys))
     runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
 
     if program is None:
         program = project_root() / "__main__.py"
@@ -339,3 +263,15 @@ def _resolve(value: Any) -> Any:
     resolved = _sync_await(output.future())
     secret = _sync_await(output.is_secret())
     return Secret(resolved) if secret else resolved
+
+
+def program_error(error: BaseException, program: Path) -> str:
+    """The error a program raised, as its own: a clear error of the program (a ``RunError``, such
+    as invalid config) by its message; anything else by the program's file and line that raised
+    it, without a traceback of the mock engine's frames."""
+    if isinstance(error, (pulumi.RunError, DuplicateUrnError)):
+        return str(error)
+    folder = program.resolve().parent
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve().is_relative_to(folder)]
+    where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
+    return f"{where}{type(error).__name__}: {error}"

@@ -1,6 +1,6 @@
-"""``keyless doctor``: the command line around :func:`~keyless.doctor.findings.diagnose`.
+"""keyless doctor: why Pulumi Cloud would refuse (or admit) a workload's token exchange.
 
-Exit status: 0 admitted, 1 refused, 2 the doctor could not run. The token is never printed:
+The command line around :func:`keyless.doctor.findings.diagnose`. The token is never printed:
 the output holds claims, codes and sentences only.
 """
 
@@ -12,15 +12,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from keyless.commands.flags import EXIT_CANNOT_RUN, EXIT_FOUND, EXIT_OK, add_json, add_root, add_stack
 from keyless.core.exchange import Request
 from keyless.core.values import duration_seconds
 
-EXIT_ADMITTED, EXIT_REFUSED, EXIT_CANNOT_RUN = 0, 1, 2
+NAME = "doctor"
+SUMMARY = "say why Pulumi Cloud would refuse (or admit) a workload's token exchange"
+DESCRIPTION = """\
+Check a workload's service-account token against the stack's own issuer and policies, offline,
+and name each reason Pulumi Cloud would refuse it: the claim and the policy that differ. Each
+reason says its basis: "documented" (Pulumi's or the standards' pages say so) or "assumed"
+(behaviour Pulumi Cloud does not document). The verdict is admitted (exit 0), refused (exit 1),
+or likely-refused (exit 3, only assumed reasons).
+
+examples:
+  keyless doctor --stack dev --from-cluster --workload pulumi-runner/runner
+  kubectl create token runner -n pulumi-runner --audience urn:pulumi:org:acme \\
+    | keyless doctor --stack dev --token-file - --json"""
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="the stack whose issuer and policies are the reference")
-    parser.add_argument("--root", type=Path, help="Pulumi project folder (default: the nearest with a Pulumi.yaml)")
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_stack(parser)
+    add_root(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--token-file", metavar="PATH", help="a JWT, e.g. from `kubectl create token`; '-' reads stdin")
     source.add_argument(
@@ -42,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check-issuer", action="store_true", help="also fetch the issuer's keys over HTTPS and verify the signature"
     )
-    parser.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+    add_json(parser)
 
 
 class CannotRun(Exception):
@@ -98,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from keyless.config.read import StackFileError
     from keyless.core.problems import InvalidArgumentError
     from keyless.doctor import findings, reference, tokens
     from keyless.preview.root import project_root
@@ -106,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
         raise CannotRun("--workload NS/SA goes with --from-cluster, and --from-cluster needs it")
     try:
         stack = reference.load(args.stack, (args.root or project_root()).resolve(), args.issuer_url)
-    except (InvalidArgumentError, FileNotFoundError) as error:
+    except (InvalidArgumentError, FileNotFoundError, StackFileError) as error:
         raise CannotRun(f"stack {args.stack!r}: {error}") from error
 
     token: tokens.Token | None = None
@@ -163,4 +177,4 @@ def _report(args: argparse.Namespace, diagnosis: Any, claims: dict[str, Any], ab
             print(f"  {finding.code.value}: {finding.message}")
         for note in diagnosis.notes:
             print(f"  note: {note}")
-    return EXIT_ADMITTED if diagnosis.admitted else EXIT_REFUSED
+    return EXIT_OK if diagnosis.admitted else EXIT_FOUND
