@@ -1,9 +1,10 @@
 """Keeps any pod logged in to Pulumi Cloud for as long as it runs, with no stored token.
 
 The component creates the refresher's ConfigMap and returns what to add to a pod spec: a native
-sidecar (an init container with ``restartPolicy: Always``, Kubernetes 1.29+), its volumes, and the
-application container's environment and mount. The application starts once the first login
-succeeded, and every ``pulumi`` command it runs finds fresh credentials in ``PULUMI_HOME``.
+sidecar (an init container with ``restartPolicy: Always``, Kubernetes 1.29+), its volumes, the
+pod's ``fsGroup``, and the application container's environment and mount. The application starts
+once the first login succeeded; its CLI reads the credentials from a folder the sidecar keeps fresh
+(``PULUMI_CREDENTIALS_PATH``), whatever UID it runs as, as long as the pod has the ``fsGroup``.
 """
 
 from collections.abc import Mapping
@@ -16,20 +17,20 @@ from components._common import child_opts, metadata_field, validated
 from components.oidc_login_runner import runner_network_policy_spec
 from keyless.core.kubernetes import recommended_labels, restricted_security_context
 from keyless.core.login_job import (
+    CREDENTIALS_DIR,
     HOME_DIR,
     REFRESH_SCRIPT_NAME,
     SIDECAR,
-    SIDECAR_HOME,
     SIDECAR_SCRIPT_DIR,
-    TOKEN_DIR,
-    refresh_script,
+    application_environment,
+    script_files,
     sidecar_environment,
 )
+from keyless.core.login_request import TOKEN_DIR, LoginRequest
 from keyless.core.naming import type_token
 from keyless.core.pulumi_cloud import TokenType, pulumi_audience
-from keyless.core.values import duration_seconds
 
-_READY = ["test", "-f", f"{SIDECAR_HOME}/.keyless-ready"]
+_READY = ["test", "-f", f"{CREDENTIALS_DIR}/.keyless-ready"]
 
 
 class KeylessPulumiSidecarArgs(TypedDict):
@@ -46,17 +47,23 @@ class KeylessPulumiSidecarArgs(TypedDict):
     image: NotRequired[pulumi.Input[str]]
     """Pinned image with the Pulumi CLI >= 3.209.0 (default pulumi/pulumi-base:3.272.0)."""
     exchanged_token_lifetime: NotRequired[str]
-    """Lifetime of each Pulumi token obtained, e.g. 2h (default); at most the issuer's maximum."""
+    """Lifetime of each Pulumi token requested, e.g. 2h (default); Pulumi Cloud may grant less."""
     refresh_percent: NotRequired[int]
-    """Re-exchange after this share of the lifetime, 10 to 90 (default 50)."""
+    """Re-exchange after this share of the lifetime granted, 10 to 90 (default 50)."""
     token_expiration_seconds: NotRequired[int]
     """Lifetime of the projected service-account token the kubelet rotates (default 3600)."""
     backend_url: NotRequired[str]
     """Pulumi Cloud API URL (default https://api.pulumi.com)."""
     run_as_user: NotRequired[int]
     """Numeric non-root UID (and GID) of the sidecar (default 10001)."""
+    fs_group: NotRequired[int]
+    """The pod's fsGroup (default 10001): set it on the pod (see ``pod_security_context``); the
+    credentials are shared with every container of the pod through this group."""
     pod_labels: NotRequired[pulumi.Input[Mapping[str, str]]]
     """Labels of the pod: when given, a NetworkPolicy confines it to DNS and HTTPS egress, no ingress."""
+    cloud_metadata_egress: NotRequired[bool]
+    """With ``pod_labels``: also allow the pod's cloud identity endpoints, the GKE metadata server
+    (169.254.169.254:80) and the EKS Pod Identity agent (169.254.170.23:80) (default true)."""
 
 
 class KeylessPulumiSidecar(pulumi.ComponentResource):
@@ -65,11 +72,13 @@ class KeylessPulumiSidecar(pulumi.ComponentResource):
     init_containers: pulumi.Output[list[dict[str, Any]]]
     """Add to the pod's initContainers: the refresher (restartPolicy Always, startup probe on the first login)."""
     volumes: pulumi.Output[list[dict[str, Any]]]
-    """Add to the pod's volumes: the projected token, the script, and the shared PULUMI_HOME."""
+    """Add to the pod's volumes: the projected token, the scripts, and the shared credentials folder."""
+    pod_security_context: pulumi.Output[dict[str, Any]]
+    """Merge into the pod's securityContext: the fsGroup that lets every container read the credentials."""
     app_env: pulumi.Output[list[dict[str, Any]]]
-    """Add to the application container's env: PULUMI_HOME and the backend URL."""
+    """Add to the application container's env: PULUMI_CREDENTIALS_PATH, the credential format and backend URL."""
     app_volume_mounts: pulumi.Output[list[dict[str, Any]]]
-    """Add to the application container's volumeMounts: the shared PULUMI_HOME."""
+    """Add to the application container's volumeMounts: the shared credentials folder."""
     script_config_map_name: pulumi.Output[str]
     """Name of the ConfigMap holding the refresher."""
 
@@ -82,33 +91,34 @@ class KeylessPulumiSidecar(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 namespace=checked["namespace"], labels=recommended_labels(name, "pulumi-sidecar")
             ),
-            data={REFRESH_SCRIPT_NAME: refresh_script()},
+            data=script_files(REFRESH_SCRIPT_NAME),
             immutable=True,
             opts=child_opts(self),
         )
         if checked["pod_labels"] is not None:
+            metadata_egress = bool(checked["cloud_metadata_egress"])
             k8s.networking.v1.NetworkPolicy(
                 name,
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     namespace=checked["namespace"], labels=recommended_labels(name, "pulumi-sidecar")
                 ),
-                spec=pulumi.Output.from_input(checked["pod_labels"]).apply(runner_network_policy_spec),
+                spec=pulumi.Output.from_input(checked["pod_labels"]).apply(
+                    lambda labels: runner_network_policy_spec(labels, cloud_metadata=metadata_egress)
+                ),
                 opts=child_opts(self),
             )
         token_type = checked["token_type"]
-        lifetime = duration_seconds(checked["exchanged_token_lifetime"]) or 0
         uid = checked["run_as_user"]
         env = pulumi.Output.all(
-            checked["organization"], checked["team_name"], checked["user_login"], checked["backend_url"]
+            checked["organization"],
+            checked["team_name"],
+            checked["user_login"],
+            checked["exchanged_token_lifetime"],
+            checked["backend_url"],
         ).apply(
             lambda values: sidecar_environment(
-                organization=values[0],
-                token_type=token_type,
-                team_name=values[1],
-                user_login=values[2],
-                lifetime_seconds=lifetime,
-                refresh_percent=checked["refresh_percent"],
-                backend_url=values[3],
+                LoginRequest.of(values[0], token_type, values[1], values[2], lifetime=values[3], backend_url=values[4]),
+                checked["refresh_percent"],
             )
         )
         self.init_containers = pulumi.Output.all(checked["image"], env).apply(
@@ -133,7 +143,7 @@ class KeylessPulumiSidecar(pulumi.ComponentResource):
                         # Whole-directory mounts: a subPath mount of the token is never refreshed.
                         {"name": "keyless-oidc-token", "mountPath": TOKEN_DIR, "readOnly": True},
                         {"name": "keyless-refresher", "mountPath": SIDECAR_SCRIPT_DIR, "readOnly": True},
-                        {"name": "keyless-pulumi-home", "mountPath": SIDECAR_HOME},
+                        {"name": "keyless-credentials", "mountPath": CREDENTIALS_DIR},
                         {"name": "keyless-home", "mountPath": HOME_DIR},
                         {"name": "keyless-tmp", "mountPath": "/tmp"},
                     ],
@@ -159,24 +169,22 @@ class KeylessPulumiSidecar(pulumi.ComponentResource):
                     },
                 },
                 {"name": "keyless-refresher", "configMap": {"name": values[1], "defaultMode": 0o555}},
-                {"name": "keyless-pulumi-home", "emptyDir": {}},
+                {"name": "keyless-credentials", "emptyDir": {"sizeLimit": "1Mi"}},
                 {"name": "keyless-home", "emptyDir": {"sizeLimit": "64Mi"}},
                 {"name": "keyless-tmp", "emptyDir": {"sizeLimit": "64Mi"}},
             ]
         )
-        self.app_env = pulumi.Output.from_input(checked["backend_url"]).apply(
-            lambda url: [
-                {"name": "PULUMI_HOME", "value": SIDECAR_HOME},
-                {"name": "PULUMI_BACKEND_URL", "value": url},
-                {"name": "PULUMI_SKIP_UPDATE_CHECK", "value": "true"},
-            ]
+        self.pod_security_context = pulumi.Output.from_input({"fsGroup": checked["fs_group"]})
+        self.app_env = pulumi.Output.from_input(checked["backend_url"]).apply(application_environment)
+        self.app_volume_mounts = pulumi.Output.from_input(
+            [{"name": "keyless-credentials", "mountPath": CREDENTIALS_DIR}]
         )
-        self.app_volume_mounts = pulumi.Output.from_input([{"name": "keyless-pulumi-home", "mountPath": SIDECAR_HOME}])
         self.script_config_map_name = metadata_field(script.metadata, "name")
         self.register_outputs(
             {
                 "init_containers": self.init_containers,
                 "volumes": self.volumes,
+                "pod_security_context": self.pod_security_context,
                 "app_env": self.app_env,
                 "app_volume_mounts": self.app_volume_mounts,
                 "script_config_map_name": self.script_config_map_name,

@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from components._common import child_opts, metadata_field, validated
 from keyless.core.kubernetes import (
+    CLOUD_METADATA_ENDPOINTS,
     recommended_labels,
     restricted_pod_security_context,
     restricted_security_context,
@@ -26,14 +27,14 @@ from keyless.core.login_job import (
     LOGIN_JOB,
     SCRIPT_DIR,
     SCRIPT_NAME,
-    TOKEN_DIR,
     doctor_command,
     job_annotations,
     login_environment,
-    login_script,
     pod_labels,
     pod_selector,
+    script_files,
 )
+from keyless.core.login_request import TOKEN_DIR, LoginRequest
 from keyless.core.naming import type_token
 from keyless.core.pulumi_cloud import TokenType, pulumi_audience
 
@@ -148,8 +149,18 @@ def runner_pod_spec(
     )
 
 
-def runner_network_policy_spec(pod_labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicySpecArgs:
-    """No ingress; egress only to DNS and to HTTPS (the Pulumi Cloud API)."""
+def runner_network_policy_spec(
+    pod_labels: Mapping[str, str], *, cloud_metadata: bool = False
+) -> k8s.networking.v1.NetworkPolicySpecArgs:
+    """No ingress; egress only to DNS and to HTTPS (the Pulumi Cloud API), and with
+    ``cloud_metadata`` to the node-local endpoints that hand pods their cloud credentials."""
+    metadata_rules = [
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=f"{address}/32"))],
+            ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)],
+        )
+        for address, port in CLOUD_METADATA_ENDPOINTS
+    ]
     return k8s.networking.v1.NetworkPolicySpecArgs(
         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels)),
         policy_types=["Ingress", "Egress"],
@@ -164,6 +175,7 @@ def runner_network_policy_spec(pod_labels: Mapping[str, str]) -> k8s.networking.
             k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                 ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=443)]
             ),
+            *(metadata_rules if cloud_metadata else []),
         ],
     )
 
@@ -212,13 +224,8 @@ class OidcLoginRunner(pulumi.ComponentResource):
             checked["service_account_name"],
         ).apply(
             lambda values: login_environment(
-                organization=values[0],
-                token_type=token_type,
-                team_name=values[1],
-                user_login=values[2],
-                exchanged_token_lifetime=values[3],
-                backend_url=values[4],
-                doctor_command=doctor_command(stack, values[5], values[6]),
+                LoginRequest.of(values[0], token_type, values[1], values[2], lifetime=values[3], backend_url=values[4]),
+                doctor_command(stack, values[5], values[6]),
             )
         )
 
@@ -229,7 +236,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 namespace=checked["namespace"], labels=recommended_labels(name, "login-script")
             ),
-            data={SCRIPT_NAME: login_script()},
+            data=script_files(SCRIPT_NAME),
             immutable=True,
             opts=child_opts(self, depends_on=wait_for),
         )
@@ -245,7 +252,9 @@ class OidcLoginRunner(pulumi.ComponentResource):
         )
         job_waits_for: list[pulumi.Resource] = [script, *wait_for]
         if checked["network_policy"]:
-            # Created before the Job, so its pod never runs unconfined.
+            # Created before the Job. Where policies are enforced at pod start (GKE Dataplane V2) the
+            # pod never runs unconfined; the EKS VPC CNI in its default (standard) mode allows a new
+            # pod's traffic until its policies are applied, a window only its strict mode closes.
             policy = k8s.networking.v1.NetworkPolicy(
                 name,
                 metadata=k8s.meta.v1.ObjectMetaArgs(

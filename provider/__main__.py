@@ -6,9 +6,12 @@ The plugin's environment installs this repository as a package (``requirements.t
 schema is inferred from the installed components' TypedDict args and ``pulumi.Output`` attributes.
 """
 
-from pulumi.provider.experimental import component_provider_host
+import sys
 
-from keyless.package.schema import PACKAGE_NAME, VERSION, served_components
+from pulumi.provider import main
+
+from keyless.package.schema import provider
 
 if __name__ == "__main__":
-    component_provider_host(components=served_components(), name=PACKAGE_NAME, version=VERSION)
+    # The SDK's component provider, with a schema Pulumi's metaschema accepts (see keyless.package.schema).
+    main(provider(), sys.argv[1:])

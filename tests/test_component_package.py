@@ -140,7 +140,7 @@ def test_plugin_manifest_runs_the_python_host() -> None:
     manifest = yaml.safe_load((ROOT / "provider" / "PulumiPlugin.yaml").read_text())
     assert manifest == {"runtime": "python"}
     host = (ROOT / "provider" / "__main__.py").read_text()
-    assert "component_provider_host(components=served_components(), name=PACKAGE_NAME, version=VERSION)" in host
+    assert "main(provider(), sys.argv[1:])" in host
 
 
 def test_package_version_is_declared_once_in_agreement() -> None:
@@ -179,6 +179,26 @@ def test_the_plugin_host_boots_and_serves_the_schema() -> None:
         served = json.loads(response.schema)
         assert served["name"] == "keyless" and served["version"] == package_schema()["version"]
         assert served["resources"] == package_schema()["resources"]
+        assert metaschema_errors(served) == [], "the schema the plugin serves is one Pulumi accepts"
     finally:
         host.kill()
         host.wait(timeout=10)
+
+
+REFERENCE_METASCHEMA = ROOT.parent / "shared" / "reference-data" / "probes" / "pulumi-package-metaschema.json"
+
+
+def metaschema_errors(schema: dict[str, Any]) -> list[str]:
+    """Where ``schema`` breaks Pulumi's package metaschema (pkg/codegen/schema/pulumi.json)."""
+    import jsonschema
+
+    # The metaschema's patterns are ECMA regular expressions; Python spells a named group (?P<name>.
+    metaschema = json.loads(REFERENCE_METASCHEMA.read_text().replace("(?<", "(?P<"))
+    validator = jsonschema.Draft202012Validator(metaschema)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(schema)]
+
+
+def test_the_package_schema_validates_against_pulumis_metaschema() -> None:
+    assert metaschema_errors(package_schema()) == []
+    enum = package_schema()["types"]["keyless:index:TokenType"]["enum"]
+    assert {"name": "ORGANIZATION", "value": "organization"} in enum

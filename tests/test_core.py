@@ -152,5 +152,12 @@ def test_the_committed_stacks_use_no_deprecated_key() -> None:
 def test_shell_scripts_pass_shellcheck() -> None:
     scripts = [*sorted((ROOT / "keyless" / "scripts").glob("*.sh")), ROOT / "scripts" / "test", ROOT / ".ci" / "run"]
     shellcheck = Path(sys.executable).parent / "shellcheck"
-    result = subprocess.run([str(shellcheck), *map(str, scripts)], capture_output=True, text=True, check=False)
+    # -x follows the library the scripts source, as they source it (from their own folder).
+    result = subprocess.run(
+        [str(shellcheck), "-x", *map(str, scripts)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT / "keyless" / "scripts",
+    )
     assert result.returncode == 0, result.stdout

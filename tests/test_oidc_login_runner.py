@@ -1,14 +1,10 @@
-import base64
-import json
-import os
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs, runner_pod_spec
-from keyless.core.login_job import LOGIN_JOB, TOKEN_FILE, login_environment, login_script
+from keyless.core.login_job import LIBRARY_NAME, LOGIN_JOB, login_environment, login_script, script
+from keyless.core.login_request import TOKEN_FILE, LoginRequest
 from keyless.core.problems import InvalidArgumentError
 from keyless.core.pulumi_cloud import TokenType
 from keyless.core.values import duration, duration_seconds
@@ -17,130 +13,11 @@ from tests.conftest import run_component
 
 LOGIN_SCRIPT = login_script()
 
-# --- the login script, run for real under bash with a stand-in `pulumi` -----------------------
-
-SIGNATURE = "c2lnbmF0dXJlLW5ldmVyLXRvLWJlLXByaW50ZWQ"
-CLAIMS: dict[str, Any] = {
-    "iss": "https://container.googleapis.com/v1/projects/p/locations/l/clusters/c",
-    "sub": "system:serviceaccount:ci:runner",
-    "aud": ["urn:pulumi:org:acme"],
-    "exp": 1893456000,
-    "kubernetes.io": {"namespace": "ci", "pod": {"name": "secret-pod-name"}},
-}
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _token(separators: tuple[str, str] = (",", ":")) -> str:
-    payload = json.dumps(CLAIMS, separators=separators).encode()
-    return ".".join([_b64url(b'{"alg":"RS256"}'), _b64url(payload), SIGNATURE])
-
-
-WHOAMI = {
-    "user": "pulumi-team-platform",
-    "organizations": ["acme"],
-    "url": "https://app.pulumi.com/acme",
-    "tokenInformation": {"name": "oidc-exchange", "organization": "acme", "team": "platform"},
-}
-FAKE_PULUMI = """#!/bin/bash
-printf '%s\\n' "$*" >> "$CALLS"
-printf 'access-token-set=%s\\n' "${PULUMI_ACCESS_TOKEN+yes}" >> "$CALLS"
-if [[ "$1" == login && -n "${FAIL_LOGIN:-}" ]]; then echo "error: token exchange refused" >&2; exit 7; fi
-if [[ "$1" == whoami && -s "${WHOAMI_FILE:-}" ]]; then cat "$WHOAMI_FILE"; exit 0; fi
-if [[ "$1" == whoami ]]; then  # what Pulumi Cloud grants when the policy matches the request
-  user="pulumi-${PULUMI_OIDC_ORG}"; team=""
-  if [[ -n "${PULUMI_OIDC_TEAM:-}" ]]; then user="pulumi-team-${PULUMI_OIDC_TEAM}"; team="${PULUMI_OIDC_TEAM}"; fi
-  if [[ -n "${PULUMI_OIDC_USER:-}" ]]; then user="${PULUMI_OIDC_USER}"; fi
-  printf '{"user": "%s", "organizations": ["%s"], "tokenInformation": {"name": "oidc-exchange", "organization": "%s", "team": "%s"}}\n' \
-    "$user" "$PULUMI_OIDC_ORG" "$PULUMI_OIDC_ORG" "$team"
-fi
-"""
-
-
-def run_login_script(
-    tmp_path: Path, environment: dict[str, str], *, token: str | None = None, whoami_reply: dict[str, Any] | None = None
-) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    (bin_dir / "pulumi").write_text(FAKE_PULUMI)
-    (bin_dir / "pulumi").chmod(0o755)
-    script = tmp_path / "login.sh"
-    script.write_text(LOGIN_SCRIPT)
-    token_file = tmp_path / "token"
-    if token is not None:
-        token_file.write_text(token)
-    calls = tmp_path / "calls"
-    whoami = tmp_path / "whoami.json"
-    if whoami_reply is not None:
-        whoami.write_text(json.dumps(whoami_reply, indent=2))
-    env = {
-        "WHOAMI_FILE": str(whoami),
-        **environment,
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "PULUMI_OIDC_TOKEN_FILE": str(token_file),
-        "CALLS": str(calls),
-        "PULUMI_ACCESS_TOKEN": "pul-should-be-unset",
-    }
-    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=30, check=False)
-    return result, calls.read_text().splitlines() if calls.exists() else []
-
-
-@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")], ids=["compact-json", "spaced-json"])
-def test_script_exchanges_token_from_file_and_never_prints_it(tmp_path: Path, separators: tuple[str, str]) -> None:
-    environment = login_environment(organization="acme", token_type="organization", exchanged_token_lifetime="30m")
-    token = _token(separators)
-    result, calls = run_login_script(tmp_path, environment, token=token)
-    assert result.returncode == 0, result.stderr
-    token_file = tmp_path / "token"
-    assert calls[0] == (
-        f"login https://api.pulumi.com --oidc-token file://{token_file} --oidc-org acme --oidc-expiration 30m"
-    )
-    assert calls[1] == "access-token-set="  # unset before the CLI ran
-    assert calls[2] == "whoami -v --json"
-    printed = result.stdout + result.stderr
-    assert token not in printed and SIGNATURE not in printed and token not in "".join(calls)
-    assert "secret-pod-name" not in printed  # only iss, sub, aud and exp are shown
-    for expected in (CLAIMS["iss"], CLAIMS["sub"], '["urn:pulumi:org:acme"]', str(CLAIMS["exp"])):
-        assert expected in result.stdout
-
-
-@pytest.mark.parametrize(
-    ("token_type", "extra", "flags"),
-    [
-        ("team", {"team_name": "platform"}, "--oidc-team platform"),
-        ("personal", {"user_login": "alice"}, "--oidc-user alice"),
-    ],
-)
-def test_script_requests_the_token_type_the_policy_grants(
-    tmp_path: Path, token_type: str, extra: dict[str, str], flags: str
-) -> None:
-    environment = login_environment(organization="acme", token_type=token_type, **extra)
-    result, calls = run_login_script(tmp_path, environment, token=_token())
-    assert result.returncode == 0, result.stderr
-    assert calls[0].endswith(f"--oidc-org acme {flags} --oidc-expiration 1h")
-
-
-def test_script_fails_when_the_exchange_is_refused(tmp_path: Path) -> None:
-    environment = {**login_environment(organization="acme", token_type="organization"), "FAIL_LOGIN": "1"}
-    result, calls = run_login_script(tmp_path, environment, token=_token())
-    assert result.returncode == 7
-    assert not any(call.startswith("whoami") for call in calls)
-
-
-def test_script_fails_without_a_token(tmp_path: Path) -> None:
-    result, calls = run_login_script(tmp_path, login_environment(organization="acme", token_type="organization"))
-    assert result.returncode == 1
-    assert "no service-account token" in result.stderr
-    assert calls == []
-
-
 # --- pure builders -----------------------------------------------------------------------------
 
 
 def test_login_environment_carries_flags_and_a_writable_home() -> None:
-    environment = login_environment(organization="acme", token_type="team", team_name="platform")
+    environment = login_environment(LoginRequest.of("acme", "team", "platform"))
     assert environment["PULUMI_OIDC_TOKEN_FILE"] == TOKEN_FILE
     assert environment["PULUMI_OIDC_TEAM"] == "platform"
     assert "PULUMI_OIDC_USER" not in environment
@@ -221,7 +98,7 @@ def test_job_mounts_a_projected_token_for_the_org_audience() -> None:
     assert "subPath" not in mount
     script_volume = next(v for v in pod["volumes"] if "configMap" in v)
     assert script_volume["configMap"] == {"name": config_map["name"], "defaultMode": 0o555}
-    assert config_map["data"]["login.sh"] == LOGIN_SCRIPT
+    assert config_map["data"] == {"login.sh": LOGIN_SCRIPT, LIBRARY_NAME: script(LIBRARY_NAME)}
     assert config_map["immutable"] is True
     assert pod["serviceAccountName"] == "runner"
     env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
@@ -321,65 +198,11 @@ def test_the_login_objects_carry_the_recommended_labels() -> None:
     assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "login-job"
 
 
-def test_script_shows_which_token_the_exchange_obtained(tmp_path: Path) -> None:
-    environment = login_environment(organization="acme", token_type="team", team_name="platform")
-    result, _ = run_login_script(tmp_path, environment, token=_token(), whoami_reply=WHOAMI)
-    assert result.returncode == 0, result.stderr
-    assert "Logged in as pulumi-team-platform; the token obtained:" in result.stdout
-    for line in ("  name: oidc-exchange", "  organization: acme", "  team: platform"):
-        assert line in result.stdout.splitlines()
-
-
-def test_a_refused_exchange_ends_with_the_doctor_command_to_run(tmp_path: Path) -> None:
-    command = "keyless doctor --stack dev --from-cluster --workload ci/runner"
-    environment = {
-        **login_environment(organization="acme", token_type="organization", doctor_command=command),
-        "FAIL_LOGIN": "1",
-    }
-    result, _ = run_login_script(tmp_path, environment, token=_token())
-    assert result.returncode == 7
-    assert result.stderr.rstrip().splitlines()[-2].strip() == command
-    assert "--claims-file" in result.stderr.rstrip().splitlines()[-1]
-
-
 def test_the_job_names_its_stack_and_workload_in_the_doctor_command() -> None:
     run = run_component(lambda: OidcLoginRunner("login", BASE))
     env = run.one("kubernetes:batch/v1:Job").plain_inputs["spec"]["template"]["spec"]["containers"][0]["env"]
     values = {item["name"]: item["value"] for item in env}
     assert values["KEYLESS_DOCTOR_COMMAND"] == "keyless doctor --stack dev --from-cluster --workload ci/runner"
-
-
-@pytest.mark.parametrize(
-    ("token_type", "extra", "reply", "expected"),
-    [
-        (
-            "organization",
-            {},
-            {**WHOAMI, "tokenInformation": {"organization": "acme", "team": "platform"}},
-            "team is 'platform', expected '<none>'",
-        ),
-        (
-            "team",
-            {"team_name": "platform"},
-            {**WHOAMI, "tokenInformation": {"organization": "acme", "team": "ops"}},
-            "team is 'ops', expected 'platform'",
-        ),
-        (
-            "team",
-            {"team_name": "platform"},
-            {**WHOAMI, "tokenInformation": {"organization": "other", "team": "platform"}},
-            "organization is 'other', expected 'acme'",
-        ),
-        ("personal", {"user_login": "alice"}, {**WHOAMI, "user": "bob"}, "user is 'bob', expected 'alice'"),
-    ],
-)
-def test_the_login_fails_when_the_token_obtained_is_not_the_intended_one(
-    tmp_path: Path, token_type: str, extra: dict[str, str], reply: dict[str, Any], expected: str
-) -> None:
-    environment = login_environment(organization="acme", token_type=token_type, **extra)
-    result, _ = run_login_script(tmp_path, environment, token=_token(), whoami_reply=reply)
-    assert result.returncode == 3
-    assert f"error: the token obtained is not the intended one: {expected}" in result.stderr
 
 
 def test_the_canary_runs_the_same_pod_on_a_schedule_one_at_a_time() -> None:

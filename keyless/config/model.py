@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from keyless.core.login_request import LoginRequest
 from keyless.core.naming import workload_resource_name
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
@@ -201,6 +202,19 @@ class StackConfig:
             "max_expiration_seconds": self.issuer.max_expiration_seconds,
             "pin_audience": self.issuer.pin_audience,
         }
+
+    def login_request(self) -> LoginRequest:
+        """What the login Job asks Pulumi Cloud for."""
+        workload = self.login_workload
+        assert workload is not None, "no workload runs the login Job"
+        return LoginRequest.of(
+            self.organization,
+            workload.token_type,
+            workload.policy.get("team_name"),
+            workload.policy.get("user_login"),
+            lifetime=self.login_job["exchanged_token_lifetime"],
+            backend_url=self.login_job["backend_url"],
+        )
 
     def login_job_args(self, namespace: Any, service_account_name: Any) -> OidcLoginRunnerArgs:
         """``OidcLoginRunner`` args for the workload marked ``runsLoginJob``."""

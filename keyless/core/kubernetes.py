@@ -128,3 +128,8 @@ def restricted_security_context(uid: int) -> dict[str, Any]:
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+
+
+CLOUD_METADATA_ENDPOINTS = (("169.254.169.254", 80), ("169.254.170.23", 80))
+"""Where pods get their cloud credentials on the node: the GKE metadata server (Workload Identity)
+and the EKS Pod Identity agent. IRSA needs neither (its token is a file; STS is HTTPS)."""

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from keyless.core.kubernetes import MAX_PROJECTED_TOKEN_SECONDS, MIN_PROJECTED_TOKEN_SECONDS, recommended_labels
+from keyless.core.login_request import DEFAULT_BACKEND_URL, LoginRequest
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.pulumi_cloud import LOGIN_FLAGS, LOGIN_TOKEN_TYPES, TokenType, organization_name
 from keyless.core.spec import Field, Keys, Spec, required
@@ -31,17 +32,16 @@ from keyless.core.values import (
 
 DEFAULT_IMAGE = "pulumi/pulumi-base:3.272.0"
 """Debian slim with the Pulumi CLI only; 3.209.0 brought ``--oidc-*`` and 3.216.0 the API default."""
-DEFAULT_BACKEND_URL = "https://api.pulumi.com"
 DEFAULT_RUN_AS_USER = 10001
 DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600
 DEFAULT_EXCHANGED_TOKEN_LIFETIME = "1h"
 DEFAULT_ACTIVE_DEADLINE_SECONDS = 300
 DEFAULT_AWAIT_TIMEOUT_SECONDS = 600
 
-TOKEN_DIR = "/var/run/secrets/pulumi"
-TOKEN_FILE = f"{TOKEN_DIR}/token"
 SCRIPT_DIR = "/opt/pulumi-oidc"
 SCRIPT_NAME = "login.sh"
+LIBRARY_NAME = "keyless-lib.sh"
+"""The shell library both scripts source (the token's claims, the login request, the check)."""
 HOME_DIR = "/home/runner"
 
 
@@ -56,9 +56,14 @@ cron_schedule = pattern(
 )
 
 
+def script(name: str) -> str:
+    """A script shipped in the package (``keyless/scripts/<name>``)."""
+    return resources.files("keyless.scripts").joinpath(name).read_text()
+
+
 def login_script() -> str:
-    """The login script shipped in the package (``keyless/scripts/login.sh``)."""
-    return resources.files("keyless.scripts").joinpath(SCRIPT_NAME).read_text()
+    """The login Job's and the canary's script (``keyless/scripts/login.sh``)."""
+    return script(SCRIPT_NAME)
 
 
 REFRESH_SCRIPT_NAME = "refresh.sh"
@@ -66,7 +71,12 @@ REFRESH_SCRIPT_NAME = "refresh.sh"
 
 def refresh_script() -> str:
     """The sidecar's refresher (``keyless/scripts/refresh.sh``): keeps a pod logged in."""
-    return resources.files("keyless.scripts").joinpath(REFRESH_SCRIPT_NAME).read_text()
+    return script(REFRESH_SCRIPT_NAME)
+
+
+def script_files(name: str) -> dict[str, str]:
+    """A ConfigMap's files: the script ``name`` and the library it sources, side by side."""
+    return {name: script(name), LIBRARY_NAME: script(LIBRARY_NAME)}
 
 
 def _login_flags(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
@@ -159,22 +169,10 @@ def lifetime_within_issuer_maximum(key: str, lifetime: Any, maximum_key: str, ma
     ]
 
 
-def login_environment(
-    *,
-    organization: str,
-    token_type: str,
-    team_name: str | None = None,
-    user_login: str | None = None,
-    exchanged_token_lifetime: str = DEFAULT_EXCHANGED_TOKEN_LIFETIME,
-    backend_url: str = DEFAULT_BACKEND_URL,
-    doctor_command: str | None = None,
-) -> dict[str, str]:
-    """Environment of the login script; it turns these into ``pulumi login`` flags."""
+def login_environment(request: LoginRequest, doctor_command: str | None = None) -> dict[str, str]:
+    """The login script's environment: the request, a writable home, and the doctor to suggest."""
     environment = {
-        "PULUMI_OIDC_TOKEN_FILE": TOKEN_FILE,
-        "PULUMI_OIDC_ORG": organization,
-        "PULUMI_OIDC_EXPIRATION": exchanged_token_lifetime,
-        "PULUMI_BACKEND_URL": backend_url,
+        **request.environment(),
         "PULUMI_HOME": f"{HOME_DIR}/.pulumi",
         "HOME": HOME_DIR,
         "TMPDIR": "/tmp",
@@ -182,23 +180,7 @@ def login_environment(
     }
     if doctor_command:
         environment["KEYLESS_DOCTOR_COMMAND"] = doctor_command
-    # What the token obtained must be, checked after every login (a UI edit can change it).
-    environment["KEYLESS_EXPECT_ORGANIZATION"] = organization
-    flag = requested_flag(token_type, team_name, user_login)
-    if flag is not None:
-        environment[f"PULUMI_OIDC_{flag[0]}"] = flag[1]
-        environment[f"KEYLESS_EXPECT_{flag[0]}"] = flag[1]
     return environment
-
-
-def requested_flag(token_type: str, team_name: str | None, user_login: str | None) -> tuple[str, str] | None:
-    """``("TEAM", team)`` or ``("USER", user)``: what turns into ``--oidc-team``/``--oidc-user``;
-    None for an organization token, which the CLI asks for without a flag."""
-    if token_type == TokenType.TEAM and team_name:
-        return "TEAM", team_name
-    if token_type == TokenType.PERSONAL and user_login:
-        return "USER", user_login
-    return None
 
 
 def doctor_command(stack: str, namespace: str, service_account: str) -> str:
@@ -225,11 +207,13 @@ def job_annotations(await_timeout_seconds: int) -> dict[str, str]:
     }
 
 
-SIDECAR_HOME = "/pulumi-home"
-"""Where the sidecar publishes the CLI's credentials: the PULUMI_HOME the application uses."""
+CREDENTIALS_DIR = "/pulumi-credentials"
+"""Where the sidecar publishes the CLI's credentials: the application's ``PULUMI_CREDENTIALS_PATH``."""
 SIDECAR_SCRIPT_DIR = "/opt/keyless"
 DEFAULT_REFRESH_PERCENT = 50
 DEFAULT_SIDECAR_LIFETIME = "2h"
+DEFAULT_FS_GROUP = 10001
+"""The pod's fsGroup: the group that owns the shared credentials, so an application of another UID reads them."""
 
 SIDECAR = LOGIN_JOB.only(
     "namespace",
@@ -246,35 +230,34 @@ SIDECAR = LOGIN_JOB.only(
     {
         "exchanged_token_lifetime": Field(duration, DEFAULT_SIDECAR_LIFETIME),
         "refresh_percent": Field(int_range(10, 90), DEFAULT_REFRESH_PERCENT, "int"),
+        "fs_group": Field(int_range(1, 2_147_483_647), DEFAULT_FS_GROUP, "int"),
         "pod_labels": Field(kind="map"),
+        "cloud_metadata_egress": Field(boolean, True, "bool"),
     },
 )
-"""The sidecar's arguments: the login Job's rules, and how often to renew."""
+"""The sidecar's arguments: the login Job's rules, how often to renew, and the pod's fsGroup."""
 
 
-def sidecar_environment(
-    *,
-    organization: str,
-    token_type: str,
-    team_name: str | None,
-    user_login: str | None,
-    lifetime_seconds: int,
-    refresh_percent: int,
-    backend_url: str,
-) -> list[dict[str, str]]:
+def sidecar_environment(request: LoginRequest, refresh_percent: int) -> list[dict[str, str]]:
     """The refresher's environment (wire form); the token itself is only ever a file."""
     values = {
-        "PULUMI_OIDC_TOKEN_FILE": TOKEN_FILE,
-        "PULUMI_OIDC_ORG": organization,
-        "PULUMI_BACKEND_URL": backend_url,
-        "KEYLESS_SHARED_HOME": SIDECAR_HOME,
-        "KEYLESS_LIFETIME_SECONDS": str(lifetime_seconds),
+        **request.environment(),
+        "KEYLESS_CREDENTIALS_DIR": CREDENTIALS_DIR,
         "KEYLESS_REFRESH_PERCENT": str(refresh_percent),
         "HOME": HOME_DIR,
         "TMPDIR": "/tmp",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_CREDENTIAL_STORE": "plaintext",
     }
-    flag = requested_flag(token_type, team_name, user_login)
-    if flag is not None:
-        values[f"PULUMI_OIDC_{flag[0]}"] = flag[1]
     return [{"name": key, "value": values[key]} for key in sorted(values)]
+
+
+def application_environment(backend_url: str) -> list[dict[str, str]]:
+    """The application container's environment beside the sidecar: where its CLI finds the
+    credentials (its own PULUMI_HOME stays its own), and the same credential format."""
+    return [
+        {"name": "PULUMI_CREDENTIALS_PATH", "value": CREDENTIALS_DIR},
+        {"name": "PULUMI_CREDENTIAL_STORE", "value": "plaintext"},
+        {"name": "PULUMI_BACKEND_URL", "value": backend_url},
+        {"name": "PULUMI_SKIP_UPDATE_CHECK", "value": "true"},
+    ]

@@ -15,7 +15,6 @@ from typing import Any
 from keyless.config import StackConfig, WorkloadConfig, from_stack_file, parse
 from keyless.core.gcp import gke_issuer_url
 from keyless.core.pulumi_cloud import pulumi_audience
-from keyless.core.values import duration_seconds
 
 DEFAULT_EXCHANGED_LIFETIME_SECONDS = 7200
 """What the CLI asks for without ``--oidc-expiration``: two hours."""
@@ -59,13 +58,12 @@ class StackReference:
         """What the workload's exchange asks for: the login Job's flags for the workload it runs
         as, else the token its own policy grants, with the CLI's default lifetime."""
         if workload is not None and workload.runs_login_job:
-            job = self.config.login_job
-            lifetime = duration_seconds(job["exchanged_token_lifetime"])
+            request = self.config.login_request().exchange()
             return {
-                "token_type": workload.token_type,
-                "team": workload.policy.get("team_name") if workload.token_type == "team" else None,
-                "user": workload.policy.get("user_login") if workload.token_type == "personal" else None,
-                "lifetime_seconds": lifetime,
+                "token_type": request.token_type,
+                "team": request.team,
+                "user": request.user,
+                "lifetime_seconds": request.lifetime_seconds,
                 "source": "the login Job's flags",
             }
         if workload is not None and workload.token_type == "runner":

@@ -43,12 +43,29 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
     ]
 
 
-def package_schema() -> dict[str, Any]:
-    """The Pulumi package schema the provider serves, built offline from the type annotations."""
+def without_nulls(value: Any) -> Any:
+    """``value`` with every ``null`` member dropped: the SDK writes ``"description": null`` on enum
+    values, where Pulumi's package metaschema requires a string when the key is present."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+def provider() -> Any:
+    """The SDK's component provider for the served components, serving a schema Pulumi accepts."""
     import json
 
     from pulumi.provider.experimental.component import ComponentProvider
 
-    provider = ComponentProvider(served_components(), PACKAGE_NAME, None, VERSION)
-    schema: Any = getattr(provider, "schema", None)
-    return dict(json.loads(schema))
+    served = ComponentProvider(served_components(), PACKAGE_NAME, None, VERSION)
+    served.schema = json.dumps(without_nulls(json.loads(str(served.schema))))
+    return served
+
+
+def package_schema() -> dict[str, Any]:
+    """The Pulumi package schema the provider serves, built offline from the type annotations."""
+    import json
+
+    return dict(json.loads(provider().schema))

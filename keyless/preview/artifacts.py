@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from keyless.config.read import from_stack_file, project_main
+from keyless.core.login_request import LoginRequest
 from keyless.core.problems import InvalidArgumentError
 from keyless.preview.engine import (
     EXAMPLE_ACCOUNT,
@@ -258,19 +259,7 @@ class Preview:
             for source in volume["projected"]["sources"]
             if "serviceAccountToken" in source
         )
-        flags = [
-            "pulumi",
-            "login",
-            env["PULUMI_BACKEND_URL"],
-            "--oidc-token",
-            f"file://{env['PULUMI_OIDC_TOKEN_FILE']}",
-        ]
-        flags += ["--oidc-org", env["PULUMI_OIDC_ORG"]]
-        if "PULUMI_OIDC_TEAM" in env:
-            flags += ["--oidc-team", env["PULUMI_OIDC_TEAM"]]
-        if "PULUMI_OIDC_USER" in env:
-            flags += ["--oidc-user", env["PULUMI_OIDC_USER"]]
-        flags += ["--oidc-expiration", env["PULUMI_OIDC_EXPIRATION"]]
+        request = LoginRequest.from_environment(env)
         return self.show(
             {
                 "namespace": job["metadata"]["namespace"],
@@ -278,9 +267,9 @@ class Preview:
                 "image": container["image"],
                 "tokenAudience": projection["audience"],
                 "projectedTokenLifetimeSeconds": projection["expirationSeconds"],
-                "exchangedTokenLifetime": env["PULUMI_OIDC_EXPIRATION"],
-                "tokenFile": env["PULUMI_OIDC_TOKEN_FILE"],
-                "loginCommand": flags,
+                "exchangedTokenLifetime": request.lifetime,
+                "tokenFile": request.token_file,
+                "loginCommand": request.argv(),
                 "thenRuns": ["pulumi", "whoami", "-v", "--json"],
                 "activeDeadlineSeconds": job["spec"]["activeDeadlineSeconds"],
                 "backoffLimit": job["spec"]["backoffLimit"],
@@ -302,7 +291,7 @@ class Preview:
 
         put("preview.txt", self.tree())
         for filename, document in self.kubernetes_documents():
-            put(f"kubernetes/{filename}", yaml.safe_dump(document, sort_keys=True, default_flow_style=False, width=120))
+            put(f"kubernetes/{filename}", kubernetes_yaml(document))
         for filename, policy in self.trust_policies():
             put(f"aws/{filename}", json.dumps(policy, indent=2, sort_keys=True) + "\n")
         for filename, issuer in self.issuer_registrations():
@@ -322,6 +311,22 @@ class Preview:
             + "\n",
         )
         return written
+
+
+class _ReviewDumper(yaml.SafeDumper):
+    """YAML for a reviewer: a multi-line string (a script) as a block scalar, line by line."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ReviewDumper.add_representer(str, _text)
+
+
+def kubernetes_yaml(document: Any) -> str:
+    return yaml.dump(document, Dumper=_ReviewDumper, sort_keys=True, default_flow_style=False, width=120)
 
 
 def target_kubernetes_version(values: Mapping[str, str]) -> str:
