@@ -118,11 +118,11 @@ def renamed(workload: WorkloadConfig, **options: Any) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(aliases=aliases(workload.earlier_resource_name), **options)
 
 
-def service_account_args(
-    config: StackConfig, cluster: Cluster, workload: WorkloadConfig, namespace: pulumi.Input[str]
-) -> WorkloadServiceAccountArgs:
-    """The workload's ServiceAccount, annotated with the cloud identity created for it here."""
-    args: WorkloadServiceAccountArgs = {"namespace": namespace, "name": workload.service_account}
+def cloud_identity(
+    config: StackConfig, cluster: Cluster, workload: WorkloadConfig, args: WorkloadServiceAccountArgs
+) -> pulumi.Input[str] | None:
+    """The workload's cloud identity, created here; the ServiceAccount's annotation goes into ``args``.
+    Returns what the workload acts as in its cloud (the ``cloudIdentity`` output)."""
     mode = workload.identity_mode
     if mode == IdentityMode.GCP_SERVICE_ACCOUNT:
         from components.gcp_workload_identity import GcpWorkloadIdentity
@@ -130,22 +130,26 @@ def service_account_args(
         identity = workload.gcp_identity_args(config.gcp_project, cluster.workload_pool)
         gsa = GcpWorkloadIdentity(workload.resource_name, identity, renamed(workload))
         args["gcp_service_account_email"] = gsa.email
-    elif mode == IdentityMode.DIRECT:
+        return gsa.email
+    if mode == IdentityMode.DIRECT:
         from components.gke_workload_principal import GkeWorkloadPrincipal
 
         grants = workload.principal_args(config.gcp_project, cluster.project_number, cluster.workload_pool)
-        GkeWorkloadPrincipal(workload.resource_name, grants)  # no annotation: the principal is the service account
-    elif mode == IdentityMode.IRSA:
+        # No annotation: the principal is the Kubernetes service account itself.
+        return GkeWorkloadPrincipal(workload.resource_name, grants).principal
+    if mode == IdentityMode.IRSA:
         from components.irsa_role import IrsaRole
 
         role = workload.irsa_args(cluster.oidc_provider_arn, cluster.issuer_url)
         args["aws_role_arn"] = IrsaRole(workload.resource_name, role, renamed(workload)).arn
-    elif mode == IdentityMode.POD_IDENTITY:
+        return args["aws_role_arn"]
+    if mode == IdentityMode.POD_IDENTITY:
         from components.eks_pod_identity import EksPodIdentity
 
         association = workload.pod_identity_args(cluster.name or cluster.lookup_name, cluster.arn)
-        EksPodIdentity(workload.resource_name, association)  # no annotation: the association binds the role
-    return args
+        # No annotation: the association binds the role.
+        return EksPodIdentity(workload.resource_name, association).role_arn
+    return None
 
 
 def create_namespaces(config: StackConfig, in_cluster: pulumi.ResourceOptions) -> dict[str, pulumi.Input[str]]:
@@ -220,12 +224,15 @@ def main() -> None:
     accounts: dict[str, WorkloadServiceAccount] = {}
     identities: dict[str, pulumi.Input[str] | None] = {}
     for workload in config.workloads:
-        args = service_account_args(config, cluster, workload, namespaces[workload.namespace])
+        args: WorkloadServiceAccountArgs = {
+            "namespace": namespaces[workload.namespace],
+            "name": workload.service_account,
+        }
+        identities[workload.resource_name] = cloud_identity(config, cluster, workload, args)
         account = WorkloadServiceAccount(
             workload.resource_name, args, renamed(workload, providers=[cluster.kubernetes])
         )
         accounts[workload.resource_name] = account
-        identities[workload.resource_name] = args.get("gcp_service_account_email") or args.get("aws_role_arn")
 
     trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url))
 

@@ -83,12 +83,22 @@ def test_several_policies_and_only_one_matches(issuer: Issuer) -> None:
 # --- one test per code ---------------------------------------------------------------------------
 
 
-def test_issuer_mismatch_names_both_and_the_trailing_slash(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
+def test_an_issuer_differing_only_in_a_trailing_slash_is_likely_refused_on_an_assumption(
+    issuer: Issuer, tmp_path: Path, capsys: Any
+) -> None:
     token = issuer.mint("pulumi-runner", "pulumi-runner", AUDIENCE, issuer=GKE_ISSUER + "/")
     status, report, _ = doctor(tmp_path, capsys, token, "--stack", "dev")
-    assert (status, codes(report)) == (1, ["issuer-mismatch"])
-    message = report["reasons"][0]["message"]
-    assert GKE_ISSUER + "/" in message and "trailing '/'" in message
+    assert (status, report["verdict"], codes(report)) == (3, "likely-refused", ["issuer-mismatch"])
+    reason = report["reasons"][0]
+    assert GKE_ISSUER + "/" in reason["message"] and "trailing '/'" in reason["message"]
+    assert reason["basis"] == "assumed" and "does not document" in reason["source"]
+
+
+def test_another_issuer_is_refused_on_a_documented_reason(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
+    token = issuer.mint("pulumi-runner", "pulumi-runner", AUDIENCE, issuer=GKE_ISSUER.replace("keyless-dev", "other"))
+    status, report, _ = doctor(tmp_path, capsys, token, "--stack", "dev")
+    assert (status, report["verdict"], codes(report)) == (1, "refused", ["issuer-mismatch"])
+    assert report["reasons"][0]["basis"] == "documented" and "oidc-issuers" in report["reasons"][0]["source"]
 
 
 def test_a_zonal_self_link_is_not_the_issuer(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
@@ -97,11 +107,40 @@ def test_a_zonal_self_link_is_not_the_issuer(issuer: Issuer, tmp_path: Path, cap
     assert codes(report) == ["issuer-mismatch"] and "never 'zones/'" in report["reasons"][0]["message"]
 
 
-def test_audience_mismatch_for_a_token_minted_for_another_audience(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
+def test_an_audience_no_policy_pins_is_an_assumed_reason(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
     token = issuer.mint("pulumi-runner", "pulumi-runner", "https://kubernetes.default.svc", issuer=GKE_ISSUER)
     status, report, _ = doctor(tmp_path, capsys, token, "--stack", "dev")
-    assert (status, codes(report)) == (1, ["audience-mismatch"])
-    assert AUDIENCE in report["reasons"][0]["message"]
+    assert (status, report["verdict"], codes(report)) == (3, "likely-refused", ["audience-mismatch"])
+    assert AUDIENCE in report["reasons"][0]["message"] and report["reasons"][0]["basis"] == "assumed"
+
+
+def test_an_audience_a_policy_pins_is_a_documented_policy_mismatch(issuer: Issuer) -> None:
+    stack = reference.load("dev", ROOT)
+    pinned = [{**p, "rules": {**p["rules"], "aud": AUDIENCE}} for p in stack.policies]
+    stack = reference.StackReference(
+        stack.stack, stack.organization, stack.issuer, stack.max_expiration_seconds, pinned, stack.config
+    )
+    claims = _claims(issuer, "pulumi-runner", "pulumi-runner", aud="https://kubernetes.default.svc")
+    diagnosis = diagnose(stack, claims, Request("organization", lifetime_seconds=3600))
+    assert [f.code for f in diagnosis.findings] == [Code.NO_MATCHING_POLICY]
+    assert "aud is ['https://kubernetes.default.svc']" in diagnosis.findings[0].message
+    assert diagnosis.verdict == "refused"
+
+
+def test_every_reason_says_what_it_rests_on(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
+    token = issuer.mint("pulumi-runner", "runner", AUDIENCE, issuer=GKE_ISSUER, now=time.time() - 7200)
+    _, report, printed = doctor(tmp_path, capsys, token, "--stack", "dev", "--expiration", "3h")
+    assert set(codes(report)) == {"expired", "no-matching-policy", "lifetime-exceeds-issuer-maximum"}
+    bases = {reason["code"]: reason["basis"] for reason in report["reasons"]}
+    assert bases == {
+        "expired": "documented",
+        "no-matching-policy": "documented",
+        "lifetime-exceeds-issuer-maximum": "assumed",
+    }
+    assert all(reason["source"] for reason in report["reasons"])
+    assert report["verdict"] == "refused"
+    assert main(["doctor", "--root", str(ROOT), "--token-file", str(tmp_path / "token.jwt"), "--stack", "dev"]) == 1
+    assert "(documented: RFC 7519" in capsys.readouterr().out
 
 
 def test_expired(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
@@ -202,12 +241,14 @@ def test_discovery_issuer_mismatch(tmp_path: Path, capsys: Any) -> None:
     assert codes(report) == ["discovery-issuer-mismatch"]
 
 
-def test_issuer_unreachable(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
+def test_an_issuer_this_machine_cannot_reach_is_not_a_refusal(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
     with serve(lambda method, path, body: (404, {})) as url:
         pass  # the server is gone: its port refuses connections
     token = issuer.mint("pulumi-runner", "pulumi-runner", AUDIENCE, issuer=url)
-    _, report, _ = doctor(tmp_path, capsys, token, "--stack", "dev", "--issuer-url", url, "--check-issuer")
-    assert codes(report) == ["issuer-unreachable"]
+    status, report, printed = doctor(tmp_path, capsys, token, "--stack", "dev", "--issuer-url", url, "--check-issuer")
+    # Nothing reached this machine: that is not Pulumi Cloud's verdict, so the doctor could not run.
+    assert status == 2 and codes(report) == ["admitted"]
+    assert "--check-issuer could not check the issuer" in printed and "could not be fetched from here" in printed
 
 
 def test_a_non_loopback_http_issuer_is_unreachable_for_pulumi_cloud(
@@ -271,10 +312,10 @@ def test_a_rule_change_in_the_component_moves_the_doctor(issuer: Issuer, monkeyp
     ]
 
 
-def _claims(issuer: Issuer, namespace: str, account: str, iss: str = GKE_ISSUER) -> dict[str, Any]:
+def _claims(issuer: Issuer, namespace: str, account: str, iss: str = GKE_ISSUER, aud: str = AUDIENCE) -> dict[str, Any]:
     from tests.oidc_issuer import claims_of
 
-    return dict(claims_of(issuer.mint(namespace, account, AUDIENCE, issuer=iss)))
+    return dict(claims_of(issuer.mint(namespace, account, aud, issuer=iss)))
 
 
 # --- --from-cluster: the Kubernetes client against a stand-in TokenRequest API -------------------
@@ -365,3 +406,34 @@ def test_the_doctor_cannot_run_without_a_stack_or_with_bad_arguments(tmp_path: P
         main(["doctor", "--stack", "dev"])
     assert exit_.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_team_scopes_match_with_wildcards_as_documented(issuer: Issuer) -> None:
+    stack = reference.load("existing-dev", ROOT)
+    wildcard = [{**p, "teamName": "plat*"} if p.get("tokenType") == "team" else p for p in stack.policies]
+    stack = reference.StackReference(
+        stack.stack, stack.organization, stack.issuer, stack.max_expiration_seconds, wildcard, stack.config
+    )
+    claims = _claims(issuer, "ci", "ci-runner", iss=f"https://oidc.eks.eu-west-1.amazonaws.com/id/{EKS_ID}")
+    assert diagnose(stack, claims, Request("team", "platform", None, 3600)).verdict == "admitted"
+    assert diagnose(stack, claims, Request("team", "ops", None, 3600)).verdict == "refused"
+
+
+@pytest.mark.parametrize(
+    ("iss", "said"),
+    [
+        (
+            f"https://oidc.eks.us-east-1.amazonaws.com/id/{EKS_ID}",
+            "names the region 'us-east-1', not the cluster's 'us-west-2'",
+        ),
+        (f"https://oidc.eks.us-west-2.amazonaws.com/id/{EKS_ID}/", "ends with '/'; EKS tokens' iss has none"),
+        ("https://oidc.eks.us-west-2.amazonaws.com/id/ABC", "has the id 'ABC' (3 characters)"),
+        (f"https://oidc-eks.us-west-2.api.aws/id/{EKS_ID}", "is not on the EKS issuer host"),
+    ],
+)
+def test_an_eks_issuer_that_cannot_be_the_clusters_says_what_is_wrong(issuer: Issuer, iss: str, said: str) -> None:
+    stack = reference.load("eks-dev", ROOT)
+    claims = {**_claims(issuer, "pulumi-runner", "pulumi-runner"), "iss": iss}
+    diagnosis = diagnose(stack, claims, Request("organization", lifetime_seconds=3600))
+    assert [f.code for f in diagnosis.findings] == [Code.ISSUER_MISMATCH]
+    assert said in diagnosis.findings[0].message

@@ -222,3 +222,25 @@ def test_one_config_key_turns_the_canary_on_with_commands_to_read_it() -> None:
     assert run.outputs["canaryRuns"] == f"kubectl get jobs -n ci -l {selector} --sort-by=.status.startTime"
     assert "kubectl logs -n ci" in run.outputs["canaryLastLog"]
     assert "canaryRuns" not in _stack("eks-dev").outputs
+
+
+def test_cloud_identity_names_what_each_workload_acts_as_in_its_cloud() -> None:
+    mixed = _stack("eks-mixed").outputs["workloads"]
+    by_account = {w["serviceAccount"]: w["cloudIdentity"] for w in mixed}
+    assert by_account["ci-runner"].startswith("arn:aws:iam::123456789012:role/"), "Pod Identity: the role"
+    assert by_account["reporter"].startswith("arn:aws:iam::123456789012:role/"), "IRSA: the role"
+    (direct,) = _stack("gke-direct").outputs["workloads"]
+    assert direct["cloudIdentity"] == direct_principal(
+        EXAMPLE_PROJECT_NUMBER, "my-gcp-project.svc.id.goog", "reporting", "reporter"
+    ), "a direct principal: the principal itself"
+
+
+def test_pod_identity_without_session_tags_passes_the_mandatory_guardrails() -> None:
+    from keyless.policies.offline import MANDATORY, violations
+
+    values, _ = load_stack_file("eks-mixed")
+    workloads = json.loads(values["keyless:workloads"])
+    workloads[0]["podIdentitySessionTags"] = False
+    found = violations(_stack("eks-mixed", **{"keyless:workloads": workloads}))
+    assert [v for v in found if v.level == MANDATORY] == []
+    assert [v.policy for v in found] == ["pod-identity-trust-scoped"], "advisory: the association scopes it"

@@ -24,7 +24,16 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("preview")
     assert main(["preview", "--quiet", "--out", str(out)]) == 0
     # The sidecar's pod spec is validated like the stacks' objects (it runs in users' own pods).
-    sidecar = ["preview", "example", "--quiet", "--root", str(SIDECAR_EXAMPLE), "--out", str(out / "sidecar")]
+    sidecar = [
+        "preview",
+        "--stack",
+        "example",
+        "--quiet",
+        "--root",
+        str(SIDECAR_EXAMPLE),
+        "--out",
+        str(out / "sidecar"),
+    ]
     assert main(sidecar) == 0
     return out
 
@@ -148,14 +157,40 @@ def test_bad_config_exits_non_zero_with_the_config_error(tmp_path: Path, capsys:
     stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     stack["config"]["keyless:loginJob"]["image"] = "pulumi/pulumi-base:latest"
     (tmp_path / "Pulumi.broken.yaml").write_text(yaml.safe_dump(stack))
-    assert main(["preview", "broken", "--root", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert main(["preview", "--stack", "broken", "--root", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert "keyless:loginJob.image: 'pulumi/pulumi-base:latest' is not pinned" in error
     assert "Traceback" not in error
     assert not (tmp_path / "out").exists()
 
 
-def test_preview_of_a_stack_is_fast_enough_to_be_the_first_thing_run() -> None:
-    preview = preview_stack("dev")
-    assert preview.kubernetes_version == "1.33"
-    assert len(preview.run.registrations) == 17
+def test_a_stack_the_mandatory_guardrails_refuse_is_not_a_silent_preview(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A program's own mandatory violation: printed, and the preview exits 1 (its artifacts written)."""
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_kubernetes as k8s\n"
+        "k8s.core.v1.Secret('token', string_data={'PULUMI_ACCESS_TOKEN': 'pul-' + '0' * 40})\n"
+    )
+    assert main(["preview", "--root", str(tmp_path), "--quiet", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "[mandatory] no-stored-pulumi-token: stringData.PULUMI_ACCESS_TOKEN holds a stored Pulumi token" in err
+    assert (tmp_path / "out" / "dev" / "policy.txt").exists()
+
+
+def test_scripts_are_block_scalars_and_placeholders_survive_markdown(artifacts: Path) -> None:
+    config_map = next((artifacts / "dev" / "kubernetes").glob("*configmap-oidc-login-script.yaml"))
+    text = config_map.read_text()
+    assert "  login.sh: |\n    #!/bin/bash\n" in text, "a reviewer reads the script line by line"
+    from keyless.core.login_job import login_script
+
+    assert yaml.safe_load(text)["data"]["login.sh"] == login_script()
+    access = (artifacts / "eks-mixed" / "access-map.md").read_text()
+    assert "arn:aws:iam::&lt;account-id&gt;:role/" in access and "#lt;account-id#gt;" in access
+    assert "<account-id>" not in access
+
+
+def test_an_example_previews_offline_as_the_docs_say() -> None:
+    assert preview_stack("example", ROOT / "examples" / "python-irsa").run.registrations

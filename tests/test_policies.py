@@ -172,7 +172,7 @@ CASES += [
         "over IAM's ACLSizePerRole quota of 2048",
     ),
     (
-        "pod-identity-trust-scoped",
+        "pod-identity-trust-allows-both-actions",
         "aws:iam/role:Role",
         {
             "assumeRolePolicy": json.dumps(
@@ -188,6 +188,25 @@ CASES += [
             )
         },
         "needs both sts:AssumeRole and sts:TagSession",
+    ),
+    (
+        "pod-identity-trust-scoped",
+        "aws:iam/role:Role",
+        {
+            "assumeRolePolicy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "pods.eks.amazonaws.com"},
+                            "Action": ["sts:AssumeRole", "sts:TagSession"],
+                            "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:eks:us-west-2:1:cluster/c"}},
+                        }
+                    ]
+                }
+            )
+        },
+        "no session-tag condition scopes it to a cluster",
     ),
     (
         "workload-identity-user-names-one-service-account",

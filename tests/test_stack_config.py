@@ -100,6 +100,15 @@ BAD_CONFIGS = [
         "keyless:workloads[0].awsManagedPolicyArns: applies to workloads whose cloud identity is on eks; this stack's is 'gke'",
     ),
     (lambda c: _with(c, "keyless:workloads", "{not json"), "keyless:workloads: is not valid JSON"),
+    (
+        lambda c: _runner(c, canarySchedule="61 * * * *"),
+        "keyless:loginJob.canarySchedule: '61 * * * *' is not a cron schedule: its minute field has '61', "
+        "outside 0 to 59",
+    ),
+    (
+        lambda c: _with(c, "keyless:issuer", {"maxExpirationSeconds": 86400}),
+        "keyless:issuer.maxExpirationSeconds: 86400 is out of range; expected an integer from 300 to 7200",
+    ),
     (lambda c: _with(c, "keyless:workloads", []), "keyless:workloads: [] is not accepted; expected a non-empty list"),
 ]
 

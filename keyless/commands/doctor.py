@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from keyless.commands.flags import EXIT_CANNOT_RUN, EXIT_FOUND, EXIT_OK, add_json, add_root, add_stack
+from keyless.commands.flags import EXIT_CANNOT_RUN, EXIT_FOUND, EXIT_LIKELY, EXIT_OK, add_json, add_root, add_stack
 from keyless.core.exchange import Request
 from keyless.core.values import duration_seconds
 
@@ -150,6 +150,7 @@ def _run(args: argparse.Namespace) -> int:
     workload = stack.workload(*named) if named else None
     default = stack.login_request(workload)
     diagnosis = findings.diagnose(stack, claims, _request(args, default))
+    unchecked = None
     if args.check_issuer:
         if token is None:
             diagnosis.notes.append(
@@ -158,12 +159,24 @@ def _run(args: argparse.Namespace) -> int:
         else:
             from keyless.doctor import issuer
 
-            extra = issuer.check(token)
+            try:
+                extra = issuer.check(token)
+            except issuer.NotReachedFromHere as error:
+                unchecked = str(error)
+                extra = []
             if extra:
                 kept = [f for f in diagnosis.findings if f.code != findings.Code.ADMITTED]
                 diagnosis = findings.Diagnosis(kept + extra, diagnosis.policy, diagnosis.request, diagnosis.notes)
     subject = f"{named[0]}/{named[1]}" if named else str(claims.get("sub", "an unknown subject"))
-    return _report(args, diagnosis, claims, f"token for {subject}, request from {default['source']}")
+    status = _report(args, diagnosis, claims, f"token for {subject}, request from {default['source']}")
+    if unchecked is not None:
+        print(
+            f"error: --check-issuer could not check the issuer: {unchecked}; the verdict above leaves out the "
+            "issuer's keys and signature (Pulumi Cloud fetches them over the internet)",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_RUN
+    return status
 
 
 def _report(args: argparse.Namespace, diagnosis: Any, claims: dict[str, Any], about: str) -> int:
@@ -174,7 +187,10 @@ def _report(args: argparse.Namespace, diagnosis: Any, claims: dict[str, Any], ab
     else:
         print(f"{diagnosis.verdict}: stack {args.stack}" + (f", {about}" if about else ""))
         for finding in diagnosis.findings:
+            grounds = finding.grounds
             print(f"  {finding.code.value}: {finding.message}")
+            if grounds is not None:
+                print(f"    ({grounds.kind}: {grounds.source})")
         for note in diagnosis.notes:
             print(f"  note: {note}")
-    return EXIT_OK if diagnosis.admitted else EXIT_FOUND
+    return {"admitted": EXIT_OK, "refused": EXIT_FOUND}.get(diagnosis.verdict, EXIT_LIKELY)

@@ -190,22 +190,43 @@ def irsa_trust_problems(document: Any) -> list[str]:
     return problems
 
 
-def pod_identity_trust_problems(document: Any) -> list[str]:
-    """What an EKS Pod Identity trust statement lacks: both actions, and scoping to the cluster."""
-    problems = []
+def _pod_identity_statements(document: Any) -> list[Mapping[str, Any]]:
+    found = []
     for statement in _statements(document):
         principal = statement.get("Principal") or {}
         services = principal.get("Service", []) if isinstance(principal, Mapping) else []
-        if POD_IDENTITY_PRINCIPAL not in ([services] if isinstance(services, str) else services):
-            continue
-        if "sts:TagSession" not in _actions(statement) or "sts:AssumeRole" not in _actions(statement):
-            problems.append("EKS Pod Identity needs both sts:AssumeRole and sts:TagSession")
+        if POD_IDENTITY_PRINCIPAL in ([services] if isinstance(services, str) else services):
+            found.append(statement)
+    return found
+
+
+def pod_identity_action_problems(document: Any) -> list[str]:
+    """An EKS Pod Identity trust statement that lacks one of the two actions the service uses."""
+    return [
+        "EKS Pod Identity needs both sts:AssumeRole and sts:TagSession"
+        for statement in _pod_identity_statements(document)
+        if "sts:TagSession" not in _actions(statement) or "sts:AssumeRole" not in _actions(statement)
+    ]
+
+
+POD_IDENTITY_SCOPE_TAGS = ("aws:RequestTag/eks-cluster-arn", "aws:RequestTag/eks-cluster-name")
+"""The session tags that scope a Pod Identity role to a cluster; ``aws:SourceArn`` does not (the
+service's request names no cluster there)."""
+
+
+def pod_identity_scope_problems(document: Any) -> list[str]:
+    """A Pod Identity trust statement that no session tag scopes to a cluster. With session tags
+    off (podIdentitySessionTags: false) no such condition can hold, and the association alone
+    decides which service account gets the role."""
+    problems = []
+    for statement in _pod_identity_statements(document):
         keys = {
             key for block in (statement.get("Condition") or {}).values() if isinstance(block, Mapping) for key in block
         }
-        if not keys & {"aws:RequestTag/eks-cluster-arn", "aws:RequestTag/eks-cluster-name", "aws:SourceArn"}:
+        if not keys & set(POD_IDENTITY_SCOPE_TAGS):
             problems.append(
-                "no condition scopes it to a cluster: every Pod Identity association in the account could use it"
+                "no session-tag condition scopes it to a cluster: any Pod Identity association in the account "
+                "can name it (expected with session tags off, where the association alone scopes it)"
             )
     return problems
 

@@ -125,7 +125,9 @@ class PolicyResult:
         if self.token_type != request.token_type:
             return False
         if self.token_type == "team":
-            return self.policy.get("teamName") == request.team
+            # Team scopes take the same wildcards as rule values (Pulumi's OIDC issuers page).
+            team = self.policy.get("teamName")
+            return isinstance(team, str) and isinstance(request.team, str) and value_matches(team, request.team)
         if self.token_type == "personal":
             return self.policy.get("userLogin") == request.user
         return True

@@ -26,7 +26,6 @@ from keyless.core.values import (
     https_url,
     identifier,
     int_range,
-    pattern,
     pinned_image,
 )
 
@@ -49,11 +48,60 @@ CANARY_HISTORY = 3
 """Finished canary Jobs kept, of each outcome: enough to see a trend, bounded."""
 CANARY_STARTING_DEADLINE_SECONDS = 300
 
-cron_schedule = pattern(
-    r"@(yearly|annually|monthly|weekly|daily|hourly)|[0-9A-Za-z*/,?-]+( +[0-9A-Za-z*/,?-]+){4}",
-    "a cron schedule",
-    "five fields such as '0 * * * *' (hourly), or @hourly/@daily",
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")),
+    ("day of week", 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
 )
+_CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_CRON_PART = re.compile(r"^(\*|\?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/([0-9]+))?$")
+
+
+def _cron_value(text: str, low: int, names: tuple[str, ...]) -> int | None:
+    if text.isdigit():
+        return int(text)
+    upper = text.upper()
+    return names.index(upper) + (low if low == 1 else 0) if upper in names else None
+
+
+def _cron_field(text: str, field: tuple[str, int, int, tuple[str, ...]]) -> str | None:
+    """Why one field of a schedule is not one Kubernetes takes, or None."""
+    name, low, high, names = field
+    for part in text.split(","):
+        match = _CRON_PART.match(part)
+        if match is None or (match.group(2) is not None and int(match.group(2)) == 0):
+            return f"its {name} field {text!r} is not a value, range, list or step"
+        head = match.group(1)
+        if head == "?" and name not in ("day of month", "day of week"):
+            return f"'?' is only for the day fields, not the {name}"
+        if head in ("*", "?"):
+            continue
+        for bound in head.split("-"):
+            value = _cron_value(bound, low, names)
+            if value is None or not low <= value <= high:
+                return f"its {name} field has {bound!r}, outside {low} to {high}" + (
+                    f" and {names[0]}…{names[-1]}" if names else ""
+                )
+    return None
+
+
+def cron_schedule(key: str, value: Any) -> list[Problem]:
+    """A CronJob schedule as Kubernetes parses it: five fields, each value in its range, or a macro."""
+    accepted = "five fields such as '0 * * * *' (hourly), or @hourly/@daily"
+    if not isinstance(value, str) or not value.strip():
+        return [Problem(key, value, "is not a cron schedule", accepted)]
+    if value.strip() in _CRON_MACROS:
+        return []
+    fields = value.split()
+    if len(fields) != len(_CRON_FIELDS):
+        return [Problem(key, value, f"is not a cron schedule: it has {len(fields)} fields, not 5", accepted)]
+    for text, field in zip(fields, _CRON_FIELDS, strict=True):
+        reason = _cron_field(text, field)
+        if reason is not None:
+            return [Problem(key, value, f"is not a cron schedule: {reason}", accepted)]
+    return []
 
 
 def script(name: str) -> str:

@@ -63,9 +63,10 @@ LOGIN_FLAGS: dict[TokenType, tuple[str, str] | None] = {
 }
 
 DEFAULT_MAX_EXPIRATION_SECONDS = 7200
+"""The longest exchanged token an issuer registered here allows, and the cap the guardrail
+``issuer-token-lifetime-capped`` holds every issuer to: one rule, so that the config never accepts
+what the policy pack refuses. (Pulumi Cloud's own default and ceiling is 25 hours.)"""
 MIN_EXPIRATION_SECONDS = 300
-MAX_EXPIRATION_LIMIT_SECONDS = 90_000
-"""Pulumi Cloud's own default (and ceiling) for exchanged tokens: 25 hours."""
 SUBJECT_CLAIM = "sub"
 AUDIENCE_CLAIM = "aud"
 NAMESPACE_CLAIM = '"kubernetes.io".namespace'
@@ -247,7 +248,7 @@ PULUMI_CLOUD_TRUST = Spec(
         "issuer_name": required(text),
         "workloads": required(kind="objects", spec=WORKLOAD_POLICY),
         "max_expiration_seconds": Field(
-            int_range(MIN_EXPIRATION_SECONDS, MAX_EXPIRATION_LIMIT_SECONDS), DEFAULT_MAX_EXPIRATION_SECONDS, "int"
+            int_range(MIN_EXPIRATION_SECONDS, DEFAULT_MAX_EXPIRATION_SECONDS), DEFAULT_MAX_EXPIRATION_SECONDS, "int"
         ),
         "pin_audience": Field(boolean, False, "bool"),
     },

@@ -1,8 +1,12 @@
-"""The doctor's findings: each a stable code and a sentence showing the two values that differ.
+"""The doctor's findings: each a stable code, a sentence showing the two values that differ, and
+the basis of the refusal it predicts.
 
 :func:`diagnose` checks a token's claims against a stack's reference in the order Pulumi Cloud
 would refuse it, most decisive first; every check is independent, so each code is produced by
-its own case only.
+its own case only. A reason is ``documented`` when a page (Pulumi's, or the standard Pulumi Cloud
+implements) says the exchange is refused for it, and ``assumed`` when it rests on behaviour
+Pulumi Cloud does not document: the verdict is ``refused`` only on a documented reason, and
+``likely-refused`` on assumed reasons alone.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from keyless.core import issuers
 from keyless.core.exchange import Evaluation, Request, describe_policy, evaluate, unquoted_nested_paths
 from keyless.core.problems import MISSING
+from keyless.core.pulumi_cloud import AUDIENCE_CLAIM
 from keyless.doctor.reference import StackReference
 
 CLOCK_SKEW_SECONDS = 60
@@ -38,14 +44,69 @@ class Code(StrEnum):
     SIGNATURE_INVALID = "signature-invalid"
 
 
+DOCUMENTED, ASSUMED = "documented", "assumed"
+OIDC_ISSUERS_PAGE = "https://www.pulumi.com/docs/administration/access-identity/oidc-issuers/"
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a refusal rests on: ``documented`` with the page that says so, or ``assumed`` and why."""
+
+    kind: str
+    source: str
+
+
+BASES: dict[Code, Basis] = {
+    Code.NOT_A_JWT: Basis(DOCUMENTED, "RFC 8693 §3 and Pulumi's OIDC issuers page: the subject token is a JWT"),
+    Code.ISSUER_MISMATCH: Basis(DOCUMENTED, f"{OIDC_ISSUERS_PAGE}: tokens are exchanged for a registered issuer"),
+    Code.AUDIENCE_MISMATCH: Basis(
+        ASSUMED,
+        "Pulumi Cloud does not document requiring aud urn:pulumi:org:<org> when no policy rule pins it "
+        "(its EKS guide exchanges the IRSA token, aud sts.amazonaws.com)",
+    ),
+    Code.EXPIRED: Basis(DOCUMENTED, "RFC 7519 §4.1.4 (exp)"),
+    Code.NOT_YET_VALID: Basis(DOCUMENTED, "RFC 7519 §4.1.5 (nbf)"),
+    Code.DENIED_BY_POLICY: Basis(ASSUMED, "Pulumi Cloud does not document that a deny policy wins over an allow"),
+    Code.RUNNER_TOKEN_NOT_REQUESTABLE: Basis(
+        DOCUMENTED, "the CLI refuses to request a runner token (pulumi/pulumi pkg/cmd/pulumi/auth/login.go)"
+    ),
+    Code.TOKEN_TYPE_MISMATCH: Basis(DOCUMENTED, f"{OIDC_ISSUERS_PAGE}: an allow policy grants its token type"),
+    Code.NO_MATCHING_POLICY: Basis(
+        DOCUMENTED, f"{OIDC_ISSUERS_PAGE}: a new issuer denies every token; an allow policy's rules must match"
+    ),
+    Code.LIFETIME_EXCEEDS_ISSUER_MAXIMUM: Basis(
+        ASSUMED, "Pulumi Cloud does not document whether a longer request is refused or capped to the maximum"
+    ),
+    Code.ISSUER_UNREACHABLE: Basis(
+        DOCUMENTED, f"{OIDC_ISSUERS_PAGE}: Pulumi Cloud fetches the issuer's discovery document and keys over HTTPS"
+    ),
+    Code.DISCOVERY_ISSUER_MISMATCH: Basis(DOCUMENTED, "OpenID Connect Discovery 1.0 §4.3"),
+    Code.UNKNOWN_KEY_ID: Basis(DOCUMENTED, "RFC 7515 §4.1.4 and RFC 7517: the signing key is in the issuer's JWKS"),
+    Code.SIGNATURE_INVALID: Basis(DOCUMENTED, "RFC 7515 §5.2 (signature validation)"),
+}
+TRAILING_SLASH = Basis(
+    ASSUMED,
+    "Pulumi Cloud does not document whether it forgives a trailing '/' (its GKE guide registers one; GKE "
+    "tokens carry none)",
+)
+
+
 @dataclass(frozen=True)
 class Finding:
     code: Code
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    basis: Basis | None = None
+    """Overrides the code's own basis (:data:`BASES`) for this case."""
+
+    @property
+    def grounds(self) -> Basis | None:
+        return self.basis or BASES.get(self.code)
 
     def as_json(self) -> dict[str, Any]:
-        return {"code": self.code.value, "message": self.message, **self.details}
+        grounds = self.grounds
+        basis = {} if grounds is None else {"basis": grounds.kind, "source": grounds.source}
+        return {"code": self.code.value, "message": self.message, **basis, **self.details}
 
 
 @dataclass(frozen=True)
@@ -61,7 +122,11 @@ class Diagnosis:
 
     @property
     def verdict(self) -> str:
-        return "admitted" if self.admitted else "refused"
+        """admitted; refused on a documented reason; likely-refused on assumed reasons only."""
+        if self.admitted:
+            return "admitted"
+        documented = any(f.grounds is None or f.grounds.kind == DOCUMENTED for f in self.findings)
+        return "refused" if documented else "likely-refused"
 
 
 def _issuer(reference: StackReference, claims: Mapping[str, Any], notes: list[str]) -> list[Finding]:
@@ -71,8 +136,9 @@ def _issuer(reference: StackReference, claims: Mapping[str, Any], notes: list[st
         if iss == expected:
             return []
         hints = []
-        if isinstance(iss, str) and iss.rstrip("/") == expected.rstrip("/"):
-            hints.append("they differ only in a trailing '/': Pulumi Cloud compares them byte for byte")
+        slash_only = isinstance(iss, str) and iss.rstrip("/") == expected.rstrip("/")
+        if slash_only:
+            hints.append("they differ only in a trailing '/'; register the issuer exactly as the token's iss")
         if isinstance(iss, str) and "/zones/" in iss:
             hints.append("GKE tokens say 'locations/', never 'zones/'")
         return [
@@ -80,6 +146,7 @@ def _issuer(reference: StackReference, claims: Mapping[str, Any], notes: list[st
                 Code.ISSUER_MISMATCH,
                 f"iss is {iss!r}; the stack registers the issuer {expected!r}" + "".join(f"; {h}" for h in hints),
                 {"iss": iss, "registered": expected},
+                TRAILING_SLASH if slash_only else None,
             )
         ]
     if isinstance(iss, str) and reference.issuer.shape_matches(iss):
@@ -88,17 +155,25 @@ def _issuer(reference: StackReference, claims: Mapping[str, Any], notes: list[st
             '"$(pulumi stack output issuerUrl)" to compare it exactly'
         )
         return []
+    region = reference.issuer.eks_region
+    why = issuers.shape_reasons(iss) if issuers.cloud_of(iss) == "eks" else ["is not on the EKS issuer host"]
+    found_region = issuers.eks_region(iss)
+    if not why and found_region != region:
+        why = [f"names the region {found_region!r}, not the cluster's {region!r}"]
     return [
         Finding(
             Code.ISSUER_MISMATCH,
-            f"iss is {iss!r}; the stack's EKS cluster in {reference.issuer.eks_region} has an issuer "
-            f"'https://oidc.eks.{reference.issuer.eks_region}.amazonaws.com/id/<ID>'",
+            f"iss is {iss!r}: it {'; it '.join(why)}; the stack's EKS cluster in {region} has an issuer "
+            f"'https://oidc.eks.{region}.amazonaws.com/id/<ID>'",
             {"iss": iss, "registered": None},
         )
     ]
 
 
 def _audience(reference: StackReference, claims: Mapping[str, Any]) -> list[Finding]:
+    """Only where no policy pins ``aud``: a pinned one that differs is a policy mismatch (documented)."""
+    if any(AUDIENCE_CLAIM in (policy.get("rules") or {}) for policy in reference.policies):
+        return []
     aud = claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
     if reference.audience in audiences:

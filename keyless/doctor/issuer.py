@@ -21,7 +21,11 @@ TIMEOUT_SECONDS = 5
 
 
 class _Unreachable(Exception):
-    pass
+    """The issuer answered, or is shaped, so that Pulumi Cloud could not use it either."""
+
+
+class NotReachedFromHere(Exception):
+    """No answer reached this machine: that says nothing of what Pulumi Cloud would get."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -44,13 +48,14 @@ def _fetch_json(url: str) -> Any:
         raise _Unreachable(f"{url} answered HTTP {error.code}") from error
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise _Unreachable(f"{url} could not be fetched ({reason})") from error
+        raise NotReachedFromHere(f"{url} could not be fetched from here ({reason})") from error
     except ValueError as error:
         raise _Unreachable(f"{url} did not return JSON") from error
 
 
 def check(token: Token) -> list[Finding]:
-    """Discovery, keys and signature, as Pulumi Cloud would check them."""
+    """Discovery, keys and signature, as Pulumi Cloud would check them. Raises
+    :class:`NotReachedFromHere` when this machine gets no answer (no network, a firewall)."""
     iss = token.claims.get("iss")
     if not isinstance(iss, str):
         return [Finding(Code.ISSUER_UNREACHABLE, f"iss is {iss!r}: there is no issuer to fetch")]

@@ -6,19 +6,18 @@ arguments its config maps to, so the doctor reads exactly what ``pulumi up`` wou
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from keyless.config import StackConfig, WorkloadConfig, from_stack_file, parse
+from keyless.core import issuers
 from keyless.core.gcp import gke_issuer_url
 from keyless.core.pulumi_cloud import pulumi_audience
 
 DEFAULT_EXCHANGED_LIFETIME_SECONDS = 7200
 """What the CLI asks for without ``--oidc-expiration``: two hours."""
-_EKS_ISSUER = re.compile(r"^https://oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/id/[0-9A-F]{32}$")
 
 
 @dataclass(frozen=True)
@@ -31,8 +30,11 @@ class IssuerReference:
     """EKS: the region; the issuer's id is known only once the cluster exists."""
 
     def shape_matches(self, iss: str) -> bool:
-        match = _EKS_ISSUER.match(iss)
-        return match is not None and match.group(1) == self.eks_region
+        return (
+            issuers.cloud_of(iss) == "eks"
+            and not issuers.shape_reasons(iss)
+            and issuers.eks_region(iss) == self.eks_region
+        )
 
 
 @dataclass(frozen=True)

@@ -187,9 +187,14 @@ def _trust_size(_: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> 
     return [p.reason for p in aws.trust_policy_size("assumeRolePolicy", aws.policy_json(document), limit, 1)]
 
 
-def _pod_identity_trust(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+def _pod_identity_actions(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
     document = _trust(props)
-    return [] if document is UNKNOWN or contains_unknown(document) else aws.pod_identity_trust_problems(document)
+    return [] if document is UNKNOWN or contains_unknown(document) else aws.pod_identity_action_problems(document)
+
+
+def _pod_identity_scope(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    document = _trust(props)
+    return [] if document is UNKNOWN or contains_unknown(document) else aws.pod_identity_scope_problems(document)
 
 
 # --- Google Cloud --------------------------------------------------------------------------------
@@ -452,11 +457,20 @@ POLICIES: tuple[Policy, ...] = (
         config={"maxCharacters": aws.DEFAULT_TRUST_POLICY_LIMIT},
     ),
     Policy(
-        "pod-identity-trust-scoped",
-        "An EKS Pod Identity trust policy allows sts:AssumeRole and sts:TagSession for pods.eks.amazonaws.com "
-        "and is scoped to a cluster (aws:RequestTag/eks-cluster-arn), ideally to a namespace and service account.",
+        "pod-identity-trust-allows-both-actions",
+        "An EKS Pod Identity trust policy allows both sts:AssumeRole and sts:TagSession for "
+        "pods.eks.amazonaws.com: the service uses both.",
         (ROLE,),
-        _pod_identity_trust,
+        _pod_identity_actions,
+    ),
+    Policy(
+        "pod-identity-trust-scoped",
+        "Scope an EKS Pod Identity trust policy to a cluster with the session tag aws:RequestTag/eks-cluster-arn "
+        "(ideally the namespace and service account too). Advisory: with session tags off no tag condition can "
+        "hold, and the Pod Identity association alone scopes the role.",
+        (ROLE,),
+        _pod_identity_scope,
+        ADVISORY,
     ),
     Policy(
         "workload-identity-user-names-one-service-account",

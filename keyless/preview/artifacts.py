@@ -112,6 +112,21 @@ def placeholder_text(text: str, auto_names: Iterable[str] = ()) -> str:
     return text
 
 
+_PLACEHOLDER = re.compile(r"<([a-z][a-z-]*)>")
+
+
+def markdown_placeholders(text: str) -> str:
+    """``<placeholders>`` written so that Markdown shows them rather than taking them for HTML tags:
+    entities in text, Mermaid's own escapes inside a Mermaid block."""
+    lines, mermaid = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            mermaid = line == "```mermaid"
+        escape = r"#lt;\1#gt;" if mermaid else r"&lt;\1&gt;"
+        lines.append(_PLACEHOLDER.sub(escape, line))
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
 def displayed(value: Any, auto_names: Iterable[str] = ()) -> Any:
     """The value as shown to a reviewer: secrets masked, computed values as placeholders."""
     if isinstance(value, Secret):
@@ -301,7 +316,10 @@ class Preview:
 
         subject = f"{self.project}/{self.stack}"
         put("policy.txt", placeholder_text(report(violations(self.run), subject), self.auto_names))
-        put("access-map.md", placeholder_text(access_map.render(self.run, subject), self.auto_names))
+        put(
+            "access-map.md",
+            markdown_placeholders(placeholder_text(access_map.render(self.run, subject), self.auto_names)),
+        )
         summary = self.runner_summary()
         if summary is not None:
             put("runner.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
