@@ -129,7 +129,7 @@ def test_an_audience_a_policy_pins_is_a_documented_policy_mismatch(issuer: Issue
 
 def test_every_reason_says_what_it_rests_on(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
     token = issuer.mint("pulumi-runner", "runner", AUDIENCE, issuer=GKE_ISSUER, now=time.time() - 7200)
-    _, report, printed = doctor(tmp_path, capsys, token, "--stack", "dev", "--expiration", "3h")
+    _, report, _ = doctor(tmp_path, capsys, token, "--stack", "dev", "--expiration", "3h")
     assert set(codes(report)) == {"expired", "no-matching-policy", "lifetime-exceeds-issuer-maximum"}
     bases = {reason["code"]: reason["basis"] for reason in report["reasons"]}
     assert bases == {

@@ -30,12 +30,17 @@ sidecar = KeylessPulumiSidecar(
 )
 
 
+APP_UID = 20000
+"""The application runs as another UID than the sidecar (10001): the fsGroup shares the credentials."""
+
+
 def pod_spec(parts: list[Any]) -> dict[str, Any]:
-    init_containers, volumes, env, mounts = parts
+    init_containers, volumes, env, mounts, pod_context = parts
     return {
         "serviceAccountName": "stack-lister",
         "automountServiceAccountToken": False,
-        "securityContext": restricted_pod_security_context(10001),
+        # The sidecar's fsGroup shares the credentials with the application's UID.
+        "securityContext": {**restricted_pod_security_context(APP_UID), **pod_context},
         "initContainers": init_containers,
         "containers": [
             {
@@ -44,9 +49,9 @@ def pod_spec(parts: list[Any]) -> dict[str, Any]:
                 "imagePullPolicy": "Always",
                 "command": ["/bin/bash", "-c", "while true; do pulumi stack ls --all; sleep 300; done"],
                 "env": [*env, {"name": "HOME", "value": "/tmp"}],
-                "securityContext": restricted_security_context(10001),
+                "securityContext": restricted_security_context(APP_UID),
                 # Ready while the sidecar keeps credentials published; alive while its loop runs.
-                "readinessProbe": {"exec": {"command": ["test", "-s", "/pulumi-home/credentials.json"]}},
+                "readinessProbe": {"exec": {"command": ["test", "-s", "/pulumi-credentials/credentials.json"]}},
                 "livenessProbe": {"exec": {"command": ["/bin/bash", "-c", "kill -0 1"]}, "periodSeconds": 60},
                 "resources": {
                     "requests": {"cpu": "50m", "memory": "128Mi"},
@@ -59,7 +64,13 @@ def pod_spec(parts: list[Any]) -> dict[str, Any]:
     }
 
 
-spec = pulumi.Output.all(sidecar.init_containers, sidecar.volumes, sidecar.app_env, sidecar.app_volume_mounts)
+spec = pulumi.Output.all(
+    sidecar.init_containers,
+    sidecar.volumes,
+    sidecar.app_env,
+    sidecar.app_volume_mounts,
+    sidecar.pod_security_context,
+)
 deployment_spec: Any = {
     "replicas": 1,
     "selector": {"matchLabels": labels},

@@ -15,6 +15,7 @@ from typing import Any
 from keyless.config import sections
 from keyless.core.problems import MISSING
 from keyless.core.spec import Field, Spec, camel, join
+from keyless.package.reference import table_cell
 
 START = "<!-- configuration-reference:start -->"
 END = "<!-- configuration-reference:end -->"
@@ -65,17 +66,13 @@ def _description(schema: Mapping[str, Any], section: str, name: str, each: Field
     return str(properties.get(key, {}).get("description") or "")
 
 
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
-
-
 def _rows(schema: Mapping[str, Any], spec: Spec, path: str, section: str) -> list[str]:
     rows = []
     nested = []
     for name, each in spec.fields.items():
         key = join(path, camel(name))
         rows.append(
-            f"| `{key}` | {default(each)} | {_cell(accepted(each))} | {_cell(_description(schema, section, name, each))} |"
+            f"| `{key}` | {default(each)} | {table_cell(accepted(each))} | {table_cell(_description(schema, section, name, each))} |"
         )
         if each.spec is not None:
             suffix = "[]" if each.kind == "objects" else ""

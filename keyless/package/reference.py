@@ -2,6 +2,7 @@
 check the page holds exactly this.
 """
 
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -24,7 +25,16 @@ def type_name(prop: Mapping[str, Any]) -> str:
 
 
 def _cell(text: str | None) -> str:
-    return " ".join((text or "").split()).replace("|", "\\|")
+    return table_cell(text or "")
+
+
+def table_cell(text: str) -> str:
+    """Text for one Markdown table cell: one line, ``|`` escaped, and ``<placeholders>`` outside
+    code spans as entities (Markdown would take them for HTML tags and show nothing)."""
+    parts = re.split(r"(`+[^`]*`+)", " ".join(text.split()).replace("|", "\\|"))
+    return "".join(
+        part if index % 2 else part.replace("<", "&lt;").replace(">", "&gt;") for index, part in enumerate(parts)
+    )
 
 
 def _table(properties: Mapping[str, Any], required: list[str], heading: str) -> list[str]:
