@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components._common import aliases
-from components.oidc_login_runner import OidcLoginRunner
-from components.pulumi_cloud_trust import PulumiCloudTrust
-from components.restricted_namespace import RestrictedNamespace
-from components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
+from keyless.components._common import aliases
+from keyless.components.oidc_login_runner import OidcLoginRunner
+from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
+from keyless.components.restricted_namespace import RestrictedNamespace
+from keyless.components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
 from keyless.config import StackConfig, WorkloadConfig, from_runtime, parse
 from keyless.core.gcp import workload_pool
 from keyless.core.identity import IdentityMode
 
 if TYPE_CHECKING:
-    from components.eks_oidc_provider import EksOidcProviderArgs
+    from keyless.components.eks_oidc_provider import EksOidcProviderArgs
 
 LOGIN_JOB = "oidc-login"
 """The login Job's resource name (and its pods' app.kubernetes.io/instance label)."""
@@ -49,12 +49,12 @@ class Cluster:
 
 def create_cluster(config: StackConfig) -> Cluster:
     if config.gke is not None:
-        from components.gke_cluster import GkeCluster
+        from keyless.components.gke_cluster import GkeCluster
 
         gke = GkeCluster("cluster", config.gke)
         cluster = Cluster(gke.issuer_url, gke.kubernetes_provider, gke.kubeconfig, gke.cluster_name, gke.workload_pool)
     elif config.eks is not None:
-        from components.eks_cluster import EksCluster
+        from keyless.components.eks_cluster import EksCluster
 
         eks = EksCluster("cluster", config.eks.cluster_args)
         cluster = Cluster(
@@ -72,7 +72,7 @@ def create_cluster(config: StackConfig) -> Cluster:
 
 
 def existing_cluster(config: StackConfig) -> Cluster:
-    from components.existing_cluster import ExistingCluster
+    from keyless.components.existing_cluster import ExistingCluster
 
     existing = config.existing
     assert existing is not None  # the config has exactly one cluster section
@@ -107,7 +107,7 @@ def oidc_provider_arn(
     """The cluster's IAM OIDC provider: the one given, or a new one for its issuer."""
     if given is not None:
         return pulumi.Output.from_input(given)
-    from components.eks_oidc_provider import EksOidcProvider
+    from keyless.components.eks_oidc_provider import EksOidcProvider
 
     return EksOidcProvider("oidc-provider", args_for(issuer_url)).arn
 
@@ -125,26 +125,26 @@ def cloud_identity(
     Returns what the workload acts as in its cloud (the ``cloudIdentity`` output)."""
     mode = workload.identity_mode
     if mode == IdentityMode.GCP_SERVICE_ACCOUNT:
-        from components.gcp_workload_identity import GcpWorkloadIdentity
+        from keyless.components.gcp_workload_identity import GcpWorkloadIdentity
 
         identity = workload.gcp_identity_args(config.gcp_project, cluster.workload_pool)
         gsa = GcpWorkloadIdentity(workload.resource_name, identity, renamed(workload))
         args["gcp_service_account_email"] = gsa.email
         return gsa.email
     if mode == IdentityMode.DIRECT:
-        from components.gke_workload_principal import GkeWorkloadPrincipal
+        from keyless.components.gke_workload_principal import GkeWorkloadPrincipal
 
         grants = workload.principal_args(config.gcp_project, cluster.project_number, cluster.workload_pool)
         # No annotation: the principal is the Kubernetes service account itself.
         return GkeWorkloadPrincipal(workload.resource_name, grants).principal
     if mode == IdentityMode.IRSA:
-        from components.irsa_role import IrsaRole
+        from keyless.components.irsa_role import IrsaRole
 
         role = workload.irsa_args(cluster.oidc_provider_arn, cluster.issuer_url)
         args["aws_role_arn"] = IrsaRole(workload.resource_name, role, renamed(workload)).arn
         return args["aws_role_arn"]
     if mode == IdentityMode.POD_IDENTITY:
-        from components.eks_pod_identity import EksPodIdentity
+        from keyless.components.eks_pod_identity import EksPodIdentity
 
         association = workload.pod_identity_args(cluster.name or cluster.lookup_name, cluster.arn)
         # No annotation: the association binds the role.

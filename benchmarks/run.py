@@ -28,12 +28,12 @@ PYTHON = sys.executable
 STACK_CLOUDS = {"dev": "gke", "eks-dev": "eks"}
 
 PROJECT_IMPORTS = {
-    "gke": "import keyless.config, components.gke_cluster, components.gcp_workload_identity, "
-    "components.pulumi_cloud_trust, components.oidc_login_runner, components.restricted_namespace, "
-    "components.workload_service_account",
-    "eks": "import keyless.config, components.eks_cluster, components.eks_oidc_provider, components.irsa_role, "
-    "components.pulumi_cloud_trust, components.oidc_login_runner, components.restricted_namespace, "
-    "components.workload_service_account",
+    "gke": "import keyless.config, keyless.components.gke_cluster, keyless.components.gcp_workload_identity, "
+    "keyless.components.pulumi_cloud_trust, keyless.components.oidc_login_runner, keyless.components.restricted_namespace, "
+    "keyless.components.workload_service_account",
+    "eks": "import keyless.config, keyless.components.eks_cluster, keyless.components.eks_oidc_provider, keyless.components.irsa_role, "
+    "keyless.components.pulumi_cloud_trust, keyless.components.oidc_login_runner, keyless.components.restricted_namespace, "
+    "keyless.components.workload_service_account",
 }
 BARE_IMPORTS = {
     "gke": "import pulumi, pulumi_gcp.container, pulumi_gcp.serviceaccount, pulumi_kubernetes.core.v1, "

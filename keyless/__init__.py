@@ -6,7 +6,7 @@
 * :mod:`keyless.package`: the components served as a Pulumi package;
 * :mod:`keyless.cli`: ``python -m keyless <command>`` (also the ``keyless`` console script).
 
-The components themselves are the top-level :mod:`components` package.
+The components are :mod:`keyless.components`.
 """
 
 __version__ = "0.1.0"

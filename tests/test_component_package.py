@@ -146,7 +146,7 @@ def test_plugin_manifest_runs_the_python_host() -> None:
 def test_package_version_is_declared_once_in_agreement() -> None:
     import tomllib
 
-    from components import __version__
+    from keyless.components import __version__
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == __version__

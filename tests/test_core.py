@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.oidc_login_runner import OidcLoginRunner
-from components.pulumi_cloud_trust import PulumiCloudTrust
+from keyless.components.oidc_login_runner import OidcLoginRunner
+from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
 from keyless.config import ConfigError, load_stack_config
 from keyless.core.login_job import LOGIN_JOB
 from keyless.core.problems import InvalidArgumentError

@@ -298,7 +298,7 @@ def test_the_claims_the_login_job_logs_are_enough(tmp_path: Path, capsys: Any) -
 
 def test_a_rule_change_in_the_component_moves_the_doctor(issuer: Issuer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The doctor reads what PulumiCloudTrust registers, not a copy of its rules."""
-    import components.pulumi_cloud_trust as trust
+    import keyless.components.pulumi_cloud_trust as trust
 
     claims = _claims(issuer, "pulumi-runner", "pulumi-runner")
     request = Request(lifetime_seconds=3600)

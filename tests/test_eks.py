@@ -4,9 +4,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.eks_cluster import EksCluster, EksClusterArgs
-from components.eks_oidc_provider import EksOidcProvider
-from components.irsa_role import IrsaRole, ServiceAccountRef
+from keyless.components.eks_cluster import EksCluster, EksClusterArgs
+from keyless.components.eks_oidc_provider import EksOidcProvider
+from keyless.components.irsa_role import IrsaRole, ServiceAccountRef
 from keyless.core.aws import DEFAULT_TRUST_POLICY_LIMIT, eks_kubeconfig, irsa_trust_policy, policy_json
 from keyless.core.problems import InvalidArgumentError
 from keyless.preview.engine import EXAMPLE_EKS_OIDC_ID, Secret, run_program

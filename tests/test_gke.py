@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from components.gcp_workload_identity import GcpWorkloadIdentity
-from components.gke_cluster import GkeCluster, GkeClusterArgs
+from keyless.components.gcp_workload_identity import GcpWorkloadIdentity
+from keyless.components.gke_cluster import GkeCluster, GkeClusterArgs
 from keyless.core.gcp import gke_issuer_url, gke_kubeconfig, gsa_account_id, workload_identity_member
 from keyless.core.problems import InvalidArgumentError
 from keyless.preview.engine import Secret, run_program

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from components.eks_pod_identity import EksPodIdentity
-from components.gke_workload_principal import GkeWorkloadPrincipal
+from keyless.components.eks_pod_identity import EksPodIdentity
+from keyless.components.gke_workload_principal import GkeWorkloadPrincipal
 from keyless.config import ConfigError, load_stack_config
 from keyless.core.aws import pod_identity_trust_policy
 from keyless.core.gcp import direct_principal

@@ -2,8 +2,8 @@ from typing import Any
 
 import pytest
 
-from components.restricted_namespace import RestrictedNamespace
-from components.workload_service_account import WorkloadServiceAccount
+from keyless.components.restricted_namespace import RestrictedNamespace
+from keyless.components.workload_service_account import WorkloadServiceAccount
 from keyless.core.kubernetes import (
     EKS_IDENTITY_ANNOTATION,
     GKE_IDENTITY_ANNOTATION,

@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs, runner_pod_spec
+from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs, runner_pod_spec
 from keyless.core.login_job import LIBRARY_NAME, LOGIN_JOB, login_environment, login_script, script
 from keyless.core.login_request import TOKEN_FILE, LoginRequest
 from keyless.core.problems import InvalidArgumentError

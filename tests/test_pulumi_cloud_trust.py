@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from components.pulumi_cloud_trust import PulumiCloudTrust, WorkloadPolicy
+from keyless.components.pulumi_cloud_trust import PulumiCloudTrust, WorkloadPolicy
 from keyless.core.problems import InvalidArgumentError
 from keyless.core.pulumi_cloud import (
     WORKLOAD_POLICY,

@@ -241,7 +241,7 @@ def _store(values: dict[str, Any], name: str) -> Any:
 
 
 def test_the_sidecar_component_returns_a_hardened_native_sidecar_for_any_pod() -> None:
-    from components.keyless_pulumi_sidecar import KeylessPulumiSidecar
+    from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar
     from keyless.core.pulumi_cloud import TokenType
     from keyless.preview.engine import run_program
 

@@ -7,7 +7,7 @@ no cluster, cloud identity or login Job is involved.
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import PulumiCloudTrust, TokenType, WorkloadServiceAccount
+from keyless.components import PulumiCloudTrust, TokenType, WorkloadServiceAccount
 
 config = pulumi.Config()
 organization = config.require("organization")

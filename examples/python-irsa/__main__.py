@@ -8,7 +8,7 @@ one); the role trusts exactly `system:serviceaccount:apps:reporter` with audienc
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import EksOidcProvider, IrsaRole, WorkloadServiceAccount
+from keyless.components import EksOidcProvider, IrsaRole, WorkloadServiceAccount
 
 config = pulumi.Config()
 issuer_url = config.require("issuerUrl")

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import KeylessPulumiSidecar, TokenType, WorkloadServiceAccount
+from keyless.components import KeylessPulumiSidecar, TokenType, WorkloadServiceAccount
 from keyless.core.kubernetes import restricted_pod_security_context, restricted_security_context
 
 config = pulumi.Config()

@@ -7,7 +7,7 @@ can still exchange its token.
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import OidcLoginRunner, TokenType
+from keyless.components import OidcLoginRunner, TokenType
 
 config = pulumi.Config()
 cluster = k8s.Provider("cluster", kubeconfig=config.require_secret("kubeconfig"))

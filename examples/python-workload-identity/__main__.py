@@ -8,7 +8,7 @@ node pools must use the GKE metadata server. No Pulumi Cloud resources are invol
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import GcpWorkloadIdentity, WorkloadServiceAccount
+from keyless.components import GcpWorkloadIdentity, WorkloadServiceAccount
 
 project = pulumi.Config("gcp").require("project")
 config = pulumi.Config()

@@ -13,17 +13,17 @@ from keyless.core.login_request import LoginRequest
 from keyless.core.naming import workload_resource_name
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
-    from components.eks_cluster import EksClusterArgs
-    from components.eks_oidc_provider import EksOidcProviderArgs
-    from components.eks_pod_identity import EksPodIdentityArgs
-    from components.existing_cluster import ExistingClusterArgs
-    from components.gcp_workload_identity import GcpWorkloadIdentityArgs
-    from components.gke_cluster import GkeClusterArgs
-    from components.gke_workload_principal import GkeWorkloadPrincipalArgs
-    from components.irsa_role import IrsaRoleArgs
-    from components.oidc_login_runner import OidcLoginRunnerArgs
-    from components.pulumi_cloud_trust import PulumiCloudTrustArgs
-    from components.restricted_namespace import RestrictedNamespaceArgs
+    from keyless.components.eks_cluster import EksClusterArgs
+    from keyless.components.eks_oidc_provider import EksOidcProviderArgs
+    from keyless.components.eks_pod_identity import EksPodIdentityArgs
+    from keyless.components.existing_cluster import ExistingClusterArgs
+    from keyless.components.gcp_workload_identity import GcpWorkloadIdentityArgs
+    from keyless.components.gke_cluster import GkeClusterArgs
+    from keyless.components.gke_workload_principal import GkeWorkloadPrincipalArgs
+    from keyless.components.irsa_role import IrsaRoleArgs
+    from keyless.components.oidc_login_runner import OidcLoginRunnerArgs
+    from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
+    from keyless.components.restricted_namespace import RestrictedNamespaceArgs
 
 Cloud = Literal["gke", "eks", "existing"]
 IdentityCloud = Literal["gke", "eks", "none"]

@@ -106,7 +106,7 @@ def issuer_of(config: StackConfig, given: str | None) -> IssuerReference:
 
 def registered_policies(config: StackConfig, issuer_url: str) -> tuple[list[dict[str, Any]], int]:
     """The policies and maximum lifetime ``PulumiCloudTrust`` registers for this config."""
-    from components.pulumi_cloud_trust import PulumiCloudTrust
+    from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
     from keyless.preview.engine import run_program
 
     run = run_program({}, program=lambda: PulumiCloudTrust("pulumi-cloud", config.trust_args(issuer_url)))

@@ -12,19 +12,19 @@ VERSION = __version__
 
 
 def served_components() -> list[type[pulumi.ComponentResource]]:
-    from components.eks_cluster import EksCluster
-    from components.eks_oidc_provider import EksOidcProvider
-    from components.eks_pod_identity import EksPodIdentity
-    from components.existing_cluster import ExistingCluster
-    from components.gcp_workload_identity import GcpWorkloadIdentity
-    from components.gke_cluster import GkeCluster
-    from components.gke_workload_principal import GkeWorkloadPrincipal
-    from components.irsa_role import IrsaRole
-    from components.keyless_pulumi_sidecar import KeylessPulumiSidecar
-    from components.oidc_login_runner import OidcLoginRunner
-    from components.pulumi_cloud_trust import PulumiCloudTrust
-    from components.restricted_namespace import RestrictedNamespace
-    from components.workload_service_account import WorkloadServiceAccount
+    from keyless.components.eks_cluster import EksCluster
+    from keyless.components.eks_oidc_provider import EksOidcProvider
+    from keyless.components.eks_pod_identity import EksPodIdentity
+    from keyless.components.existing_cluster import ExistingCluster
+    from keyless.components.gcp_workload_identity import GcpWorkloadIdentity
+    from keyless.components.gke_cluster import GkeCluster
+    from keyless.components.gke_workload_principal import GkeWorkloadPrincipal
+    from keyless.components.irsa_role import IrsaRole
+    from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar
+    from keyless.components.oidc_login_runner import OidcLoginRunner
+    from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
+    from keyless.components.restricted_namespace import RestrictedNamespace
+    from keyless.components.workload_service_account import WorkloadServiceAccount
 
     return [
         GkeCluster,

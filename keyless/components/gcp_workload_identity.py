@@ -6,7 +6,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_gcp import projects, serviceaccount
 
-from components._common import aliases, child_opts, validated
+from keyless.components._common import aliases, child_opts, validated
 from keyless.core.gcp import GCP_WORKLOAD_IDENTITY, WORKLOAD_IDENTITY_USER, gsa_account_id, workload_identity_member
 from keyless.core.naming import child_names, type_token
 

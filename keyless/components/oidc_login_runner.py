@@ -11,7 +11,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import child_opts, metadata_field, validated
+from keyless.components._common import child_opts, metadata_field, validated
 from keyless.core.kubernetes import (
     CLOUD_METADATA_ENDPOINTS,
     recommended_labels,

@@ -6,7 +6,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_aws import eks, iam
 
-from components._common import aliases, child_opts, validated
+from keyless.components._common import aliases, child_opts, validated
 from keyless.core.aws import EKS_POD_IDENTITY, pod_identity_trust_policy, policy_json
 from keyless.core.naming import child_names, type_token
 

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_aws import eks, get_partition_output, iam
 
-from components._common import child_opts, validated
+from keyless.components._common import child_opts, validated
 from keyless.core.aws import (
     CLUSTER_POLICIES,
     EKS_CLUSTER,

@@ -6,7 +6,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_gcp import projects
 
-from components._common import child_opts, validated
+from keyless.components._common import child_opts, validated
 from keyless.core.gcp import GKE_WORKLOAD_PRINCIPAL, direct_principal
 from keyless.core.naming import child_names, type_token
 

@@ -5,7 +5,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import InvalidArgumentError, child_opts, validated
+from keyless.components._common import InvalidArgumentError, child_opts, validated
 from keyless.core.aws import eks_issuer_from_identities, eks_kubeconfig
 from keyless.core.existing_cluster import EXISTING_CLUSTER
 from keyless.core.gcp import gke_context_name, gke_issuer_url, gke_kubeconfig

@@ -13,8 +13,8 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import child_opts, metadata_field, validated
-from components.oidc_login_runner import runner_network_policy_spec
+from keyless.components._common import child_opts, metadata_field, validated
+from keyless.components.oidc_login_runner import runner_network_policy_spec
 from keyless.core.kubernetes import recommended_labels, restricted_security_context
 from keyless.core.login_job import (
     CREDENTIALS_DIR,

@@ -84,23 +84,23 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from components.eks_cluster import EksCluster, EksClusterArgs
-    from components.eks_oidc_provider import EksOidcProvider, EksOidcProviderArgs
-    from components.eks_pod_identity import EksPodIdentity, EksPodIdentityArgs
-    from components.existing_cluster import ExistingCluster, ExistingClusterArgs
-    from components.gcp_workload_identity import GcpWorkloadIdentity, GcpWorkloadIdentityArgs
-    from components.gke_cluster import GkeCluster, GkeClusterArgs
-    from components.gke_workload_principal import GkeWorkloadPrincipal, GkeWorkloadPrincipalArgs
-    from components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountRef
-    from components.keyless_pulumi_sidecar import KeylessPulumiSidecar, KeylessPulumiSidecarArgs
-    from components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
-    from components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy
-    from components.restricted_namespace import RestrictedNamespace, RestrictedNamespaceArgs
-    from components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
+    from keyless.components.eks_cluster import EksCluster, EksClusterArgs
+    from keyless.components.eks_oidc_provider import EksOidcProvider, EksOidcProviderArgs
+    from keyless.components.eks_pod_identity import EksPodIdentity, EksPodIdentityArgs
+    from keyless.components.existing_cluster import ExistingCluster, ExistingClusterArgs
+    from keyless.components.gcp_workload_identity import GcpWorkloadIdentity, GcpWorkloadIdentityArgs
+    from keyless.components.gke_cluster import GkeCluster, GkeClusterArgs
+    from keyless.components.gke_workload_principal import GkeWorkloadPrincipal, GkeWorkloadPrincipalArgs
+    from keyless.components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountRef
+    from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar, KeylessPulumiSidecarArgs
+    from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
+    from keyless.components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy
+    from keyless.components.restricted_namespace import RestrictedNamespace, RestrictedNamespaceArgs
+    from keyless.components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'components' has no attribute {name!r}")
-    return getattr(import_module(f"components.{module}"), name)
+        raise AttributeError(f"module 'keyless.components' has no attribute {name!r}")
+    return getattr(import_module(f"keyless.components.{module}"), name)

@@ -5,7 +5,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import child_opts, metadata_field, validated
+from keyless.components._common import child_opts, metadata_field, validated
 from keyless.core.kubernetes import RESTRICTED_NAMESPACE, PodSecurityLevel, pod_security_labels, recommended_labels
 from keyless.core.naming import type_token
 

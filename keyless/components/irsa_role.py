@@ -6,7 +6,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_aws import iam
 
-from components._common import aliases, child_opts, validated
+from keyless.components._common import aliases, child_opts, validated
 from keyless.core.aws import (
     IRSA_ROLE,
     irsa_trust_policy,

@@ -6,7 +6,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_pulumiservice as pulumiservice
 
-from components._common import child_opts, validated
+from keyless.components._common import child_opts, validated
 from keyless.core.naming import type_token
 from keyless.core.pulumi_cloud import PULUMI_CLOUD_TRUST, PermissionLevel, TokenType, policy_rules, pulumi_audience
 

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp.container as gke
 import pulumi_kubernetes as k8s
 
-from components._common import child_opts, validated
+from keyless.components._common import child_opts, validated
 from keyless.core.gcp import (
     DATAPLANE_V2,
     GKE_CLUSTER,

@@ -6,7 +6,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_aws import iam
 
-from components._common import child_opts, validated
+from keyless.components._common import child_opts, validated
 from keyless.core.aws import EKS_OIDC_PROVIDER, STS_AUDIENCE, issuer_host
 from keyless.core.naming import type_token
 
