@@ -4,17 +4,19 @@
                     └──▶ Pulumi Cloud trust (issuer + one policy per workload) ─▶ login Job
 
 The stack config is validated as a whole before any resource is registered; every rule lives in
-``keyless.core``, and each cloud's SDK is imported only by the stacks that use that cloud.
+``keyless.core``, each identity mode in ``keyless.identity``, and each cloud's SDK is imported
+only by the stacks that use that cloud.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from keyless import identity
 from keyless.components._common import aliases
 from keyless.components.oidc_login_runner import OidcLoginRunner
 from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
@@ -22,7 +24,6 @@ from keyless.components.restricted_namespace import RestrictedNamespace
 from keyless.components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
 from keyless.config import StackConfig, WorkloadConfig, from_runtime, parse
 from keyless.core.gcp import workload_pool
-from keyless.core.identity import IdentityMode
 
 if TYPE_CHECKING:
     from keyless.components.eks_oidc_provider import EksOidcProviderArgs
@@ -39,39 +40,40 @@ class Cluster:
     kubernetes: pulumi.ProviderResource
     kubeconfig: pulumi.Output[str]
     name: pulumi.Output[str] | None = None
-    workload_pool: pulumi.Output[str] | None = None
-    oidc_provider_arn: pulumi.Output[str] | None = None
-    arn: pulumi.Output[str] | None = None
-    project_number: pulumi.Output[str] | None = None
-    lookup_name: pulumi.Output[str] | None = None
-    """The name of a cluster looked up rather than created (not exported as clusterName)."""
+    """The name of a cluster this stack created (exported as clusterName)."""
+    facts: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """What identity modes may need of it (keyless.identity.FACTS), as far as it is known."""
 
 
 def create_cluster(config: StackConfig) -> Cluster:
+    needs = config.needs()
     if config.gke is not None:
         from keyless.components.gke_cluster import GkeCluster
 
         gke = GkeCluster("cluster", config.gke)
-        cluster = Cluster(gke.issuer_url, gke.kubernetes_provider, gke.kubeconfig, gke.cluster_name, gke.workload_pool)
+        cluster = Cluster(gke.issuer_url, gke.kubernetes_provider, gke.kubeconfig, gke.cluster_name)
+        cluster.facts.update(cluster_name=gke.cluster_name, workload_pool=gke.workload_pool)
     elif config.eks is not None:
         from keyless.components.eks_cluster import EksCluster
 
         eks = EksCluster("cluster", config.eks.cluster_args)
-        cluster = Cluster(
-            eks.issuer_url, eks.kubernetes_provider, eks.kubeconfig, eks.cluster_name, arn=eks.cluster_arn
-        )
-        if config.uses(IdentityMode.IRSA):  # EKS Pod Identity needs no OIDC provider
-            cluster.oidc_provider_arn = oidc_provider_arn(
+        cluster = Cluster(eks.issuer_url, eks.kubernetes_provider, eks.kubeconfig, eks.cluster_name)
+        cluster.facts.update(cluster_name=eks.cluster_name, cluster_arn=eks.cluster_arn)
+        if "oidc_provider_arn" in needs:
+            cluster.facts["oidc_provider_arn"] = oidc_provider_arn(
                 eks.issuer_url, config.eks.oidc_provider_arn, config.eks.oidc_provider_args
             )
     else:
-        cluster = existing_cluster(config)
-    if config.uses(IdentityMode.DIRECT):
-        cluster.project_number = project_number(config)
+        cluster = existing_cluster(config, needs)
+    cluster.facts["issuer_url"] = cluster.issuer_url
+    if config.gcp_project is not None:
+        cluster.facts["gcp_project"] = config.gcp_project
+    if "project_number" in needs:
+        cluster.facts["project_number"] = project_number(config)
     return cluster
 
 
-def existing_cluster(config: StackConfig) -> Cluster:
+def existing_cluster(config: StackConfig, needs: frozenset[str]) -> Cluster:
     from keyless.components.existing_cluster import ExistingCluster
 
     existing = config.existing
@@ -82,15 +84,17 @@ def existing_cluster(config: StackConfig) -> Cluster:
     found = ExistingCluster("cluster", args)
     cluster = Cluster(found.issuer_url, found.kubernetes_provider, found.kubeconfig)
     if existing.identity_cloud == "gke":
-        cluster.workload_pool = found.workload_pool.apply(lambda p: p or workload_pool(str(existing.gcp_project)))
-    if existing.identity_cloud == "eks" and config.uses(IdentityMode.IRSA):
-        cluster.oidc_provider_arn = oidc_provider_arn(
+        cluster.facts["workload_pool"] = found.workload_pool.apply(
+            lambda p: p or workload_pool(str(existing.gcp_project))
+        )
+    if existing.identity_cloud == "eks" and "oidc_provider_arn" in needs:
+        cluster.facts["oidc_provider_arn"] = oidc_provider_arn(
             found.issuer_url, existing.oidc_provider_arn, lambda url: {"issuer_url": url}
         )
-    if config.uses(IdentityMode.POD_IDENTITY):  # the config requires a lookup for it
-        lookup = existing.cluster_args.get("eks")
-        cluster.lookup_name = pulumi.Output.from_input(lookup["cluster_name"] if lookup else "")
-        cluster.arn = found.cluster_arn.apply(lambda value: value or "")
+    lookup = existing.cluster_args.get("eks")
+    if lookup and needs & identity.LOOKUP_FACTS:  # the config requires a lookup for them
+        cluster.facts["cluster_name"] = pulumi.Output.from_input(lookup["cluster_name"])
+        cluster.facts["cluster_arn"] = found.cluster_arn.apply(lambda value: value or "")
     return cluster
 
 
@@ -118,38 +122,20 @@ def renamed(workload: WorkloadConfig, **options: Any) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(aliases=aliases(workload.earlier_resource_name), **options)
 
 
-def cloud_identity(
-    config: StackConfig, cluster: Cluster, workload: WorkloadConfig, args: WorkloadServiceAccountArgs
-) -> pulumi.Input[str] | None:
-    """The workload's cloud identity, created here; the ServiceAccount's annotation goes into ``args``.
-    Returns what the workload acts as in its cloud (the ``cloudIdentity`` output)."""
-    mode = workload.identity_mode
-    if mode == IdentityMode.GCP_SERVICE_ACCOUNT:
-        from keyless.components.gcp_workload_identity import GcpWorkloadIdentity
-
-        identity = workload.gcp_identity_args(config.gcp_project, cluster.workload_pool)
-        gsa = GcpWorkloadIdentity(workload.resource_name, identity, renamed(workload))
-        args["gcp_service_account_email"] = gsa.email
-        return gsa.email
-    if mode == IdentityMode.DIRECT:
-        from keyless.components.gke_workload_principal import GkeWorkloadPrincipal
-
-        grants = workload.principal_args(config.gcp_project, cluster.project_number, cluster.workload_pool)
-        # No annotation: the principal is the Kubernetes service account itself.
-        return GkeWorkloadPrincipal(workload.resource_name, grants).principal
-    if mode == IdentityMode.IRSA:
-        from keyless.components.irsa_role import IrsaRole
-
-        role = workload.irsa_args(cluster.oidc_provider_arn, cluster.issuer_url)
-        args["aws_role_arn"] = IrsaRole(workload.resource_name, role, renamed(workload)).arn
-        return args["aws_role_arn"]
-    if mode == IdentityMode.POD_IDENTITY:
-        from keyless.components.eks_pod_identity import EksPodIdentity
-
-        association = workload.pod_identity_args(cluster.name or cluster.lookup_name, cluster.arn)
-        # No annotation: the association binds the role.
-        return EksPodIdentity(workload.resource_name, association).role_arn
-    return None
+def cloud_identity(cluster: Cluster, workload: WorkloadConfig) -> identity.Created | None:
+    """The workload's cloud identity, created by its identity mode with what it needs of the cluster."""
+    if workload.identity_mode is None:
+        return None
+    mode = identity.get(workload.identity_mode)
+    binding = identity.Binding(
+        name=workload.resource_name,
+        namespace=workload.namespace,
+        service_account=workload.service_account,
+        settings=workload.identity_settings,
+        cluster={fact: cluster.facts[fact] for fact in mode.needs},
+        options=renamed(workload),
+    )
+    return mode.create(binding)
 
 
 def create_namespaces(config: StackConfig, in_cluster: pulumi.ResourceOptions) -> dict[str, pulumi.Input[str]]:
@@ -228,7 +214,10 @@ def main() -> None:
             "namespace": namespaces[workload.namespace],
             "name": workload.service_account,
         }
-        identities[workload.resource_name] = cloud_identity(config, cluster, workload, args)
+        created = cloud_identity(cluster, workload)
+        if created is not None and created.annotations:
+            args["annotations"] = created.annotations
+        identities[workload.resource_name] = None if created is None else created.identity
         account = WorkloadServiceAccount(
             workload.resource_name, args, renamed(workload, providers=[cluster.kubernetes])
         )

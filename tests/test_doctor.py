@@ -437,3 +437,11 @@ def test_an_eks_issuer_that_cannot_be_the_clusters_says_what_is_wrong(issuer: Is
     diagnosis = diagnose(stack, claims, Request("organization", lifetime_seconds=3600))
     assert [f.code for f in diagnosis.findings] == [Code.ISSUER_MISMATCH]
     assert said in diagnosis.findings[0].message
+
+
+def test_the_irsa_token_is_recognised_as_the_clouds_not_pulumi_clouds(issuer: Issuer) -> None:
+    stack = reference.load("eks-dev", ROOT)
+    iss = f"https://oidc.eks.us-west-2.amazonaws.com/id/{EKS_ID}"
+    claims = _claims(issuer, "pulumi-runner", "pulumi-runner", iss=iss, aud="sts.amazonaws.com")
+    diagnosis = diagnose(stack, claims, Request("organization", lifetime_seconds=3600))
+    assert any("identityMode irsa mounts for the cloud" in note for note in diagnosis.notes)

@@ -151,12 +151,12 @@ def test_a_gke_stack_grants_direct_principals_and_looks_the_project_number_up_on
         (
             "eks-dev",
             {"podIdentitySessionTags": False},
-            "podIdentitySessionTags: applies to identityMode 'podIdentity' only; this workload's is 'irsa'",
+            "podIdentitySessionTags: applies to identityMode podIdentity only; this workload's is 'irsa'",
         ),
         (
             "dev",
             {"identityMode": "direct", "awsPermissionsBoundary": "arn:aws:iam::aws:policy/PowerUserAccess"},
-            "awsPermissionsBoundary: applies to workloads whose cloud identity is on eks; this stack's is 'gke'",
+            "awsPermissionsBoundary: applies to identityMode irsa, podIdentity only; this workload's is 'direct'",
         ),
         ("existing-dev", {"identityMode": "podIdentity"}, None),
     ],
@@ -198,8 +198,8 @@ def test_pod_identity_on_an_existing_cluster_without_a_lookup_is_refused() -> No
     with pytest.raises(ConfigError) as error:
         load_stack_config(values, secret_keys=["keyless:kubeconfig"])
     assert (
-        "keyless:workloads[0].identityMode: 'podIdentity' needs the cluster's name and ARN, which only a lookup gives; "
-        "expected keyless:existing.lookup.clusterName, or identityMode irsa"
+        "keyless:workloads[0].identityMode: 'podIdentity' needs the cluster's ARN and the cluster's name, which only "
+        "a lookup gives; expected keyless:existing.lookup.clusterName, or identityMode irsa"
     ) in str(error.value)
 
 

@@ -97,7 +97,8 @@ BAD_CONFIGS = [
     ),
     (
         lambda c: _workload(c, awsManagedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]),
-        "keyless:workloads[0].awsManagedPolicyArns: applies to workloads whose cloud identity is on eks; this stack's is 'gke'",
+        "keyless:workloads[0].awsManagedPolicyArns: applies to identityMode irsa, podIdentity only; "
+        "this workload's is 'gcpServiceAccount'",
     ),
     (lambda c: _with(c, "keyless:workloads", "{not json"), "keyless:workloads: is not valid JSON"),
     (

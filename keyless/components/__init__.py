@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from keyless import __version__
 from keyless.core.gcp import ReleaseChannel
-from keyless.core.identity import IdentityMode
 from keyless.core.kubernetes import PodSecurityLevel
 from keyless.core.problems import InvalidArgumentError
 from keyless.core.pulumi_cloud import PermissionLevel, TokenType
@@ -60,7 +59,6 @@ __all__ = [
     "GkeClusterArgs",
     "GkeWorkloadPrincipal",
     "GkeWorkloadPrincipalArgs",
-    "IdentityMode",
     "InvalidArgumentError",
     "IrsaRole",
     "IrsaRoleArgs",

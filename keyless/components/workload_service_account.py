@@ -1,5 +1,6 @@
 """A Kubernetes ServiceAccount annotated with the cloud identity its pods act as."""
 
+from collections.abc import Mapping
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -19,6 +20,8 @@ class WorkloadServiceAccountArgs(TypedDict):
     """GKE Workload Identity: the Google service account the pods impersonate."""
     aws_role_arn: NotRequired[pulumi.Input[str]]
     """EKS IRSA: the IAM role the pods assume."""
+    annotations: NotRequired[Mapping[str, pulumi.Input[str]]]
+    """Other annotations an identity needs on the service account (e.g. Azure's client id)."""
 
 
 class WorkloadServiceAccount(pulumi.ComponentResource):
@@ -36,7 +39,10 @@ class WorkloadServiceAccount(pulumi.ComponentResource):
         checked = validated(WORKLOAD_SERVICE_ACCOUNT, args)
         super().__init__(type_token("WorkloadServiceAccount"), name, None, opts)
 
-        annotations = identity_annotations(checked["gcp_service_account_email"], checked["aws_role_arn"])
+        annotations = {
+            **identity_annotations(checked["gcp_service_account_email"], checked["aws_role_arn"]),
+            **(checked["annotations"] or {}),
+        }
         self.service_account = k8s.core.v1.ServiceAccount(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, cast
 
+from keyless import identity
 from keyless.config import sections
 from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig, WorkloadConfig
 from keyless.config.read import RawConfig, parse_structured
-from keyless.config.sections import DEPRECATED, PREFIX, STACK
+from keyless.config.sections import DEPRECATED, PREFIX
 from keyless.core import aws, gcp
-from keyless.core.identity import MODES, IdentityMode, default_mode
 from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.naming import earlier_workload_names
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
@@ -97,7 +97,8 @@ def parse(raw: RawConfig) -> StackConfig:
     warnings: list[str] = []
     values = raw.values
     given = {key[len(PREFIX) :]: value for key, value in values.items() if key.startswith(PREFIX)}
-    config = _snake(STACK, given, PREFIX, problems, warnings, "")
+    spec = sections.stack()
+    config = _snake(spec, given, PREFIX, problems, warnings, "")
     if "workloads" not in config:
         problems.append(
             Problem(
@@ -111,13 +112,13 @@ def parse(raw: RawConfig) -> StackConfig:
     if isinstance(config.get("gke"), dict) and config["gke"].get("project") is None and values.get("gcp:project"):
         config["gke"]["project"] = values["gcp:project"]
     problems += [
-        p for p in STACK.check(config, PREFIX, camel) if not (p.key == f"{PREFIX}workloads" and p.value is MISSING)
+        p for p in spec.check(config, PREFIX, camel) if not (p.key == f"{PREFIX}workloads" and p.value is MISSING)
     ]
     problems += _across_sections(config, values, raw.secret_keys)
     if problems:
         secrets = [str(values[key]) for key in raw.secret_keys if key in values]
         raise ConfigError([problem.masked(secrets) for problem in problems])
-    return _model(STACK.resolved(config), values, raw, tuple(warnings))
+    return _model(spec.resolved(config), values, raw, tuple(warnings))
 
 
 def load_stack_config(
@@ -182,8 +183,8 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
             identity_cloud = existing.get("identity_cloud")
             problems += _existing(existing, kubeconfig, values)
     problems += _workloads(config.get("workloads"), identity_cloud)
-    if cloud == "existing" and identity_cloud == "eks":
-        problems += _pod_identity_needs_a_lookup(config)
+    if cloud == "existing":
+        problems += _needs_a_lookup(config)
     problems += _provider_config(values, cloud, identity_cloud)
     login = config.get("login_job") if isinstance(config.get("login_job"), Mapping) else {}
     issuer = config.get("issuer") if isinstance(config.get("issuer"), Mapping) else {}
@@ -263,53 +264,64 @@ def _provider_config(values: Mapping[str, Any], cloud: Any, identity_cloud: Any)
     return problems
 
 
-_CLOUD_FIELDS = {"gcp_roles": "gke", "aws_managed_policy_arns": "eks", "aws_permissions_boundary": "eks"}
-_MODE_FIELDS = {"pod_identity_session_tags": IdentityMode.POD_IDENTITY}
-
-
-def _pod_identity_needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
+def _needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
+    """On a cluster someone else runs, a mode that needs the cluster's name or ARN needs a lookup."""
     existing = config.get("existing") or {}
     lookup = existing.get("lookup") if isinstance(existing.get("lookup"), Mapping) else {}
     if lookup and lookup.get("cluster_name") is not None:
         return []
-    return [
-        Problem(
-            f"{PREFIX}workloads[{index}].identityMode",
-            IdentityMode.POD_IDENTITY.value,
-            "needs the cluster's name and ARN, which only a lookup gives",
-            f"{PREFIX}existing.lookup.clusterName, or identityMode irsa",
-        )
-        for index, workload in enumerate(config.get("workloads") or [])
-        if isinstance(workload, Mapping) and workload.get("identity_mode") == IdentityMode.POD_IDENTITY
-    ]
+    problems = []
+    for index, workload in enumerate(config.get("workloads") or []):
+        mode = _mode_of(workload, existing.get("identity_cloud"))
+        if mode is not None and mode.needs & identity.LOOKUP_FACTS:
+            needed = " and ".join(identity.FACTS[fact] for fact in sorted(mode.needs & identity.LOOKUP_FACTS))
+            others = [
+                m.name for m in identity.offered(existing.get("identity_cloud")) if not m.needs & identity.LOOKUP_FACTS
+            ]
+            problems.append(
+                Problem(
+                    f"{PREFIX}workloads[{index}].identityMode",
+                    mode.name,
+                    f"needs {needed}, which only a lookup gives",
+                    f"{PREFIX}existing.lookup.clusterName" + "".join(f", or identityMode {name}" for name in others),
+                )
+            )
+    return problems
 
 
-def _identity_mode(here: str, workload: Mapping[str, Any], identity_cloud: str | None) -> list[Problem]:
-    """The mode must be one the stack's identity cloud offers; mode-only fields need their mode."""
+def _mode_of(workload: Any, identity_cloud: str | None) -> identity.Mode | None:
+    """The workload's mode: the one it names if the registry has it, else its cloud's default."""
+    if not isinstance(workload, Mapping):
+        return None
+    name = workload.get("identity_mode")
+    if name is None:
+        return identity.default(identity_cloud)
+    return next((mode for mode in identity.modes() if mode.name == name), None)
+
+
+def _identity(here: str, workload: Mapping[str, Any], identity_cloud: str | None) -> list[Problem]:
+    """The mode must be one the stack's identity cloud offers; a mode's fields need that mode."""
     if identity_cloud is None:
         return []
-    mode = workload.get("identity_mode")
-    offered = [str(m) for m in MODES.get(identity_cloud, ())]
+    name = workload.get("identity_mode")
+    offered = [mode.name for mode in identity.offered(identity_cloud)]
     problems = []
-    if mode is not None and mode not in offered:
+    if name is not None and name not in offered:
         accepted = (
             f"one of: {', '.join(offered)}"
             if offered
             else "no identityMode: this stack gives workloads no cloud identity"
         )
         problems.append(
-            Problem(f"{here}.identityMode", mode, f"is not a mode of identity cloud {identity_cloud!r}", accepted)
+            Problem(f"{here}.identityMode", name, f"is not a mode of identity cloud {identity_cloud!r}", accepted)
         )
-    effective = mode if mode is not None else default_mode(identity_cloud)
-    for name, needs in _MODE_FIELDS.items():
-        if workload.get(name) is not None and effective != needs:
-            problems.append(
-                Problem(
-                    f"{here}.{camel(name)}",
-                    MISSING,
-                    f"applies to identityMode {needs.value!r} only; this workload's is {str(effective)!r}",
-                )
-            )
+    mode = _mode_of(workload, identity_cloud)
+    own = mode.fields if mode is not None else {}
+    for field in identity.fields():
+        if workload.get(field) is not None and field not in own:
+            modes = ", ".join(identity.declaring(field))
+            this = f"this workload's is {mode.name!r}" if mode is not None else "this workload has none"
+            problems.append(Problem(f"{here}.{camel(field)}", MISSING, f"applies to identityMode {modes} only; {this}"))
     return problems
 
 
@@ -335,16 +347,7 @@ def _workloads(workloads: Any, identity_cloud: str | None) -> list[Problem]:
                         f"({', '.join(t.value for t in LOGIN_TOKEN_TYPES)}): runner tokens are for deployment agents",
                     )
                 )
-        problems += _identity_mode(here, workload, identity_cloud)
-        for name, cloud in _CLOUD_FIELDS.items():
-            if workload.get(name) and identity_cloud is not None and identity_cloud != cloud:
-                problems.append(
-                    Problem(
-                        f"{here}.{camel(name)}",
-                        MISSING,
-                        f"applies to workloads whose cloud identity is on {cloud}; this stack's is {identity_cloud!r}",
-                    )
-                )
+        problems += _identity(here, workload, identity_cloud)
     if len(login) > 1:
         problems.append(
             Problem(
@@ -362,7 +365,7 @@ def _model(
 ) -> StackConfig:
     cloud = config["cloud"]
     identity_cloud = config["existing"]["identity_cloud"] if cloud == "existing" else cloud
-    workloads = tuple(_workload(sections.WORKLOAD.resolved(item), identity_cloud) for item in config["workloads"])
+    workloads = tuple(_workload(sections.workload().resolved(item), identity_cloud) for item in config["workloads"])
     earlier = earlier_workload_names([(w.namespace, w.service_account) for w in workloads])
     workloads = tuple(replace(w, earlier_resource_name=earlier[(w.namespace, w.service_account)]) for w in workloads)
     issuer = sections.ISSUER.resolved(config.get("issuer") or {})
@@ -375,8 +378,8 @@ def _model(
             key: eks_values[key] for key in eks_values if key not in ("oidc_provider_arn", "oidc_thumbprints")
         }
         cluster_args["region"] = values["aws:region"]
-        if any(w.identity_mode == IdentityMode.POD_IDENTITY for w in workloads):
-            cluster_args["pod_identity_agent"] = True
+        for name in dict.fromkeys(w.identity_mode for w in workloads if w.identity_mode is not None):
+            cluster_args.update(identity.get(name).cluster_args.get("eks", {}))
         if cluster_args.get("subnet_ids") is None:
             cluster_args.pop("subnet_ids", None)
         thumbprints = eks_values.get("oidc_thumbprints")
@@ -410,14 +413,13 @@ def _workload(values: Mapping[str, Any], identity_cloud: str) -> WorkloadConfig:
     policy = {name: values[name] for name in WORKLOAD_POLICY.fields if values.get(name) is not None}
     if "authorized_permissions" in policy:
         policy["authorized_permissions"] = list(policy["authorized_permissions"])
+    mode = _mode_of(values, identity_cloud)
+    settings = {} if mode is None else {name: values.get(name) for name in mode.fields}
     return WorkloadConfig(
         policy=policy,
         runs_login_job=bool(values["runs_login_job"]),
-        gcp_roles=tuple(values["gcp_roles"] or ()),
-        aws_managed_policy_arns=tuple(values["aws_managed_policy_arns"] or ()),
-        aws_permissions_boundary=values.get("aws_permissions_boundary"),
-        identity_mode=str(values.get("identity_mode") or default_mode(identity_cloud) or "") or None,
-        pod_identity_session_tags=values.get("pod_identity_session_tags") is not False,
+        identity_mode=None if mode is None else mode.name,
+        identity_settings=settings,
     )
 
 

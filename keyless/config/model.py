@@ -6,21 +6,19 @@ in :mod:`keyless.core`, and every key spelling in :mod:`keyless.config.sections`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from keyless import identity
 from keyless.core.login_request import LoginRequest
 from keyless.core.naming import workload_resource_name
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
     from keyless.components.eks_cluster import EksClusterArgs
     from keyless.components.eks_oidc_provider import EksOidcProviderArgs
-    from keyless.components.eks_pod_identity import EksPodIdentityArgs
     from keyless.components.existing_cluster import ExistingClusterArgs
-    from keyless.components.gcp_workload_identity import GcpWorkloadIdentityArgs
     from keyless.components.gke_cluster import GkeClusterArgs
-    from keyless.components.gke_workload_principal import GkeWorkloadPrincipalArgs
-    from keyless.components.irsa_role import IrsaRoleArgs
     from keyless.components.oidc_login_runner import OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
     from keyless.components.restricted_namespace import RestrictedNamespaceArgs
@@ -36,12 +34,10 @@ class WorkloadConfig:
     policy: dict[str, Any]
     """``WorkloadPolicy`` args: namespace, service_account, token_type and its companion."""
     runs_login_job: bool = False
-    gcp_roles: tuple[str, ...] = ()
-    aws_managed_policy_arns: tuple[str, ...] = ()
-    aws_permissions_boundary: str | None = None
     identity_mode: str | None = None
-    """irsa or podIdentity (EKS), gcpServiceAccount or direct (GKE); None without a cloud identity."""
-    pod_identity_session_tags: bool = True
+    """The name of its identity mode (:mod:`keyless.identity`); None without a cloud identity."""
+    identity_settings: Mapping[str, Any] = field(default_factory=dict)
+    """Its identity mode's own fields (snake_case, defaults filled in)."""
     earlier_resource_name: str | None = field(default=None, compare=False)
     """The name stacks deployed before the "." join gave this workload's resources (an alias)."""
 
@@ -60,53 +56,6 @@ class WorkloadConfig:
     @property
     def resource_name(self) -> str:
         return workload_resource_name(self.namespace, self.service_account)
-
-    def gcp_identity_args(self, project: Any, workload_pool: Any) -> GcpWorkloadIdentityArgs:
-        """``GcpWorkloadIdentity`` args."""
-        return {
-            "project": project,
-            "workload_pool": workload_pool,
-            "namespace": self.namespace,
-            "service_account": self.service_account,
-            "project_roles": list(self.gcp_roles),
-        }
-
-    def irsa_args(self, oidc_provider_arn: Any, issuer_url: Any) -> IrsaRoleArgs:
-        """``IrsaRole`` args."""
-        args: IrsaRoleArgs = {
-            "oidc_provider_arn": oidc_provider_arn,
-            "issuer_url": issuer_url,
-            "service_accounts": [{"namespace": self.namespace, "name": self.service_account}],
-            "managed_policy_arns": list(self.aws_managed_policy_arns),
-        }
-        if self.aws_permissions_boundary is not None:
-            args["permissions_boundary"] = self.aws_permissions_boundary
-        return args
-
-    def pod_identity_args(self, cluster_name: Any, cluster_arn: Any) -> EksPodIdentityArgs:
-        """``EksPodIdentity`` args."""
-        args: EksPodIdentityArgs = {
-            "cluster_name": cluster_name,
-            "cluster_arn": cluster_arn,
-            "namespace": self.namespace,
-            "service_account": self.service_account,
-            "managed_policy_arns": list(self.aws_managed_policy_arns),
-            "session_tags": self.pod_identity_session_tags,
-        }
-        if self.aws_permissions_boundary is not None:
-            args["permissions_boundary"] = self.aws_permissions_boundary
-        return args
-
-    def principal_args(self, project: Any, project_number: Any, workload_pool: Any) -> GkeWorkloadPrincipalArgs:
-        """``GkeWorkloadPrincipal`` args."""
-        return {
-            "project": project,
-            "project_number": project_number,
-            "workload_pool": workload_pool,
-            "namespace": self.namespace,
-            "service_account": self.service_account,
-            "project_roles": list(self.gcp_roles),
-        }
 
     def login_flags(self) -> dict[str, Any]:
         """The login Job's token type and its team/user, as ``OidcLoginRunner`` args."""
@@ -176,9 +125,9 @@ class StackConfig:
             return str(self.gke["project"])
         return self.existing.gcp_project if self.existing is not None else None
 
-    def uses(self, mode: str) -> bool:
-        """True when any workload gets its cloud identity in ``mode``."""
-        return any(w.identity_mode == mode for w in self.workloads)
+    def needs(self) -> frozenset[str]:
+        """What the workloads' identity modes need of the cluster (:data:`keyless.identity.FACTS`)."""
+        return frozenset().union(*(identity.get(w.identity_mode).needs for w in self.workloads if w.identity_mode))
 
     @property
     def login_workload(self) -> WorkloadConfig | None:

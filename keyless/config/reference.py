@@ -92,7 +92,7 @@ def render(schema: Mapping[str, Any] | None = None) -> str:
         "",
         "| key | default | accepted | meaning |",
         "| --- | --- | --- | --- |",
-        *_rows(schema, sections.STACK, sections.PREFIX, ""),
+        *_rows(schema, sections.stack(), sections.PREFIX, ""),
         "",
         "Deprecated keys, still read until 0.3.0 with a warning naming the new key:",
         "",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from enum import StrEnum
+from functools import lru_cache
 
+from keyless import identity
 from keyless.core import aws, gcp, kubernetes, login_job, pulumi_cloud
-from keyless.core.identity import IdentityMode
 from keyless.core.problems import Problem
 from keyless.core.spec import Field, Spec, required
 from keyless.core.values import boolean, choice, list_of, text
@@ -37,35 +38,40 @@ class IdentityCloud(StrEnum):
     NONE = "none"
 
 
-WORKLOAD = pulumi_cloud.WORKLOAD_POLICY.extend(
-    "workload",
-    {
-        "runs_login_job": Field(
-            boolean, False, "bool", doc="The login Job runs as this workload's service account (at most one workload)."
-        ),
-        "identity_mode": Field(
-            choice(IdentityMode),
-            doc="How the workload gets its cloud identity. EKS: irsa (default) or podIdentity; GKE: "
-            "gcpServiceAccount (default) or direct (roles granted to the service account's own principal).",
-        ),
-        "gcp_roles": Field(
-            list_of(gcp.project_role),
-            (),
-            "list",
-            doc="GKE: project roles granted to the workload's Google service account, or to its principal (direct).",
-        ),
-        "aws_managed_policy_arns": Field(
-            list_of(aws.policy_arn), (), "list", doc="EKS: managed policies attached to the workload's IAM role."
-        ),
-        "aws_permissions_boundary": Field(aws.policy_arn, doc="EKS: permissions boundary of the workload's IAM role."),
-        "pod_identity_session_tags": Field(
-            boolean,
-            doc="podIdentity: keep EKS's session tags (default true), which the trust policy's cluster, namespace "
-            "and service-account conditions need.",
-            kind="bool",
-        ),
-    },
-)
+def _identity_mode_field() -> Field:
+    offered = {
+        cloud: [mode.name for mode in identity.offered(cloud)] for cloud in (IdentityCloud.EKS, IdentityCloud.GKE)
+    }
+    described = "; ".join(f"{cloud.upper()}: {' or '.join(names)}" for cloud, names in offered.items() if names)
+    return Field(
+        choice(mode.name for mode in identity.modes()),
+        doc=f"How the workload gets its cloud identity ({described}; the first is the default). "
+        "See docs/identities.md.",
+    )
+
+
+@lru_cache(maxsize=4)
+def _workload(registry: tuple[str, ...]) -> Spec:
+    return pulumi_cloud.WORKLOAD_POLICY.extend(
+        "workload",
+        {
+            "runs_login_job": Field(
+                boolean,
+                False,
+                "bool",
+                doc="The login Job runs as this workload's service account (at most one workload).",
+            ),
+            "identity_mode": _identity_mode_field(),
+            **identity.fields(),
+        },
+    )
+
+
+def workload() -> Spec:
+    """A workload's keys: its issuer policy, the login Job, its identity mode and that mode's fields
+    (from the identity-mode registry)."""
+    return _workload(identity.version())
+
 
 GKE = replace(
     gcp.GKE_CLUSTER.only(
@@ -121,7 +127,9 @@ EXISTING = Spec(
         "identity_cloud": required(
             choice(IdentityCloud), doc="Cloud identities for the workloads: gke, eks or none (Pulumi Cloud only)."
         ),
-        "issuer_url": Field(pulumi_cloud.issuer_url, doc="The cluster's OIDC issuer, exactly as its tokens' iss."),
+        "issuer_url": Field(
+            pulumi_cloud.cluster_issuer_url, doc="The cluster's OIDC issuer, exactly as its tokens' iss."
+        ),
         "context": Field(text, doc="Kubeconfig context to use (default: its current context)."),
         "lookup": Field(kind="object", spec=LOOKUP, doc="Look the cluster up on GKE or EKS."),
         "oidc_provider_arn": Field(
@@ -162,37 +170,44 @@ def _workload_list(key: str, value: object) -> list[Problem]:
     return []
 
 
-STACK = Spec(
-    NAMESPACE,
-    {
-        "cloud": required(choice(Cloud), doc="Where the cluster comes from: gke, eks or existing."),
-        "organization": _TRUST["organization"],
-        "pod_security_level": replace(
-            kubernetes.RESTRICTED_NAMESPACE.fields["pod_security_level"],
-            doc="Pod Security Standard of the namespaces this stack creates.",
-        ),
-        "create_namespaces": Field(
-            boolean,
-            True,
-            "bool",
-            doc="Create the workloads' namespaces; false on a cluster whose namespaces others own.",
-        ),
-        "gke": Field(kind="object", spec=GKE, doc="cloud gke: the GKE cluster to create."),
-        "eks": Field(kind="object", spec=EKS, doc="cloud eks: the EKS cluster to create (region: aws:region)."),
-        "existing": Field(kind="object", spec=EXISTING, doc="cloud existing: the cluster someone else runs."),
-        "kubeconfig": Field(text, doc="cloud existing: a kubeconfig for the cluster, set as a secret."),
-        "workloads": required(
-            _workload_list,
-            "objects",
-            WORKLOAD,
-            doc="The Kubernetes service accounts that get keyless access, each with its Pulumi token.",
-        ),
-        "login_job": Field(kind="object", spec=LOGIN_JOB, doc="The Job that proves the login on every pulumi up."),
-        "issuer": Field(kind="object", spec=ISSUER, doc="The issuer registered in Pulumi Cloud."),
-    },
-    (pulumi_cloud.unique_service_accounts("workloads"),),
-)
-"""Every ``keyless:*`` key of a stack, as its component specs spell them."""
+@lru_cache(maxsize=4)
+def _stack(registry: tuple[str, ...]) -> Spec:
+    return Spec(
+        NAMESPACE,
+        {
+            "cloud": required(choice(Cloud), doc="Where the cluster comes from: gke, eks or existing."),
+            "organization": _TRUST["organization"],
+            "pod_security_level": replace(
+                kubernetes.RESTRICTED_NAMESPACE.fields["pod_security_level"],
+                doc="Pod Security Standard of the namespaces this stack creates.",
+            ),
+            "create_namespaces": Field(
+                boolean,
+                True,
+                "bool",
+                doc="Create the workloads' namespaces; false on a cluster whose namespaces others own.",
+            ),
+            "gke": Field(kind="object", spec=GKE, doc="cloud gke: the GKE cluster to create."),
+            "eks": Field(kind="object", spec=EKS, doc="cloud eks: the EKS cluster to create (region: aws:region)."),
+            "existing": Field(kind="object", spec=EXISTING, doc="cloud existing: the cluster someone else runs."),
+            "kubeconfig": Field(text, doc="cloud existing: a kubeconfig for the cluster, set as a secret."),
+            "workloads": required(
+                _workload_list,
+                "objects",
+                workload(),
+                doc="The Kubernetes service accounts that get keyless access, each with its Pulumi token.",
+            ),
+            "login_job": Field(kind="object", spec=LOGIN_JOB, doc="The Job that proves the login on every pulumi up."),
+            "issuer": Field(kind="object", spec=ISSUER, doc="The issuer registered in Pulumi Cloud."),
+        },
+        (pulumi_cloud.unique_service_accounts("workloads"),),
+    )
+
+
+def stack() -> Spec:
+    """Every ``keyless:*`` key of a stack, as its component specs spell them."""
+    return _stack(identity.version())
+
 
 DEPRECATED: dict[str, dict[str, str]] = {
     # section → {old key: new key}; the old keys work until 0.3.0 with a warning.

@@ -67,6 +67,7 @@ WORKLOAD_SERVICE_ACCOUNT = Spec(
         "name": required(dns1123_label),
         "gcp_service_account_email": Field(),
         "aws_role_arn": Field(),
+        "annotations": Field(kind="map"),
     },
     (_one_identity,),
 )

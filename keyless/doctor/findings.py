@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from keyless import identity
 from keyless.core import issuers
 from keyless.core.exchange import Evaluation, Request, describe_policy, evaluate, unquoted_nested_paths
 from keyless.core.problems import MISSING
@@ -302,12 +303,25 @@ def _lifetime(reference: StackReference, request: Request) -> list[Finding]:
     ]
 
 
+def _cloud_token_notes(claims: Mapping[str, Any]) -> list[str]:
+    """A token whose audience is an identity mode's cloud token: the pod's other token, mounted for
+    its cloud (each mode declares the audience of the token it mounts)."""
+    aud = claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    return [
+        f"aud {mode.cloud_token_audience!r} is the token identityMode {mode.name} mounts for the cloud, not "
+        "the pod's Pulumi Cloud token: exchange the projected token for urn:pulumi:org:<org> instead"
+        for mode in identity.modes()
+        if mode.cloud_token_audience is not None and mode.cloud_token_audience in audiences
+    ]
+
+
 def diagnose(
     reference: StackReference, claims: Mapping[str, Any], request: Request, now: float | None = None
 ) -> Diagnosis:
     """Every reason Pulumi Cloud would refuse the exchange, most decisive first; ``admitted`` if none."""
     now = time.time() if now is None else now
-    notes: list[str] = []
+    notes: list[str] = _cloud_token_notes(claims)
     evaluation = evaluate(reference.policies, claims)
     findings = [
         *_issuer(reference, claims, notes),

@@ -1,5 +1,6 @@
 """Who can obtain what: per workload, its Kubernetes service account → the Pulumi token its policy
-grants → its cloud identity and what that identity may do. Broad grants are flagged."""
+grants → its cloud identity and what that identity may do (each identity mode reads its own, see
+:mod:`keyless.identity`). Broad grants are flagged."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from keyless import identity
 from keyless.core.exchange import pinned_account
-from keyless.core.kubernetes import EKS_IDENTITY_ANNOTATION, GKE_IDENTITY_ANNOTATION
 from keyless.policies.pack import ISSUER, SERVICE_ACCOUNT
 from keyless.record import ProgramRun
 
@@ -56,11 +57,7 @@ def rows(run: ProgramRun) -> tuple[list[Row], list[str]]:
         if r.type == SERVICE_ACCOUNT:
             meta = r.plain_inputs.get("metadata", {})
             key = (str(meta.get("namespace")), str(meta.get("name")))
-            row = table.setdefault(key, Row(f"{key[0]}/{key[1]}"))
-            annotations = meta.get("annotations") or {}
-            identity = annotations.get(GKE_IDENTITY_ANNOTATION) or annotations.get(EKS_IDENTITY_ANNOTATION)
-            if identity:
-                row.identity = str(identity)
+            table.setdefault(key, Row(f"{key[0]}/{key[1]}"))
     orphans = []
     for issuer in (r for r in registrations if r.type == ISSUER):
         for index, policy in enumerate(issuer.plain_inputs.get("policies") or []):
@@ -73,28 +70,11 @@ def rows(run: ProgramRun) -> tuple[list[Row], list[str]]:
             text, flags = _token(policy)
             table[account].token = text
             table[account].flags += flags
-    roles = {r.state.get("name"): r.state.get("arn") for r in registrations if r.type == "aws:iam/role:Role"}
-    for r in registrations:  # identities first, then what they are granted
-        inputs = r.plain_inputs
-        if r.type == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
-            key = (str(inputs.get("namespace")), str(inputs.get("serviceAccount")))
+    for mode in identity.modes():  # each mode reads its own identities and grants
+        for key, access in mode.describe(registrations).items():
             if key in table:
-                table[key].identity = f"{inputs.get('roleArn')} (Pod Identity)"
-    for r in registrations:
-        inputs = r.plain_inputs
-        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-            arn = roles.get(inputs.get("role"))
-            for row in table.values():
-                if arn and row.identity.startswith(str(arn)):
-                    row.grants.append(str(inputs.get("policyArn")))
-        if r.type == "gcp:projects/iAMMember:IAMMember":
-            member = str(inputs.get("member"))
-            for (namespace, name), row in table.items():
-                email = row.identity
-                if member == f"serviceAccount:{email}" or member.endswith(f"/subject/ns/{namespace}/sa/{name}"):
-                    row.grants.append(str(inputs.get("role")))
-                    if member.startswith("principal://"):
-                        row.identity = "its own principal (direct)"
+                table[key].identity = access.identity
+                table[key].grants += access.grants
     for row in table.values():
         row.grants = sorted(set(row.grants))
         row.flags = sorted(set(row.flags)) + [
