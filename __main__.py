@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from keyless import identity
-from keyless.components._common import aliases
+from keyless.components._common import stack_aliases
 from keyless.components.oidc_login_runner import OidcLoginRunner
 from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
 from keyless.components.restricted_namespace import RestrictedNamespace
@@ -116,10 +116,10 @@ def oidc_provider_arn(
     return EksOidcProvider("oidc-provider", args_for(issuer_url)).arn
 
 
-def renamed(workload: WorkloadConfig, **options: Any) -> pulumi.ResourceOptions:
+def renamed(workload: WorkloadConfig, component: str, **options: Any) -> pulumi.ResourceOptions:
     """Options for a workload's component: its earlier name is an alias, so a stack deployed
     before the "." join moves the component and its children instead of replacing them."""
-    return pulumi.ResourceOptions(aliases=aliases(workload.earlier_resource_name), **options)
+    return pulumi.ResourceOptions(aliases=stack_aliases(component, workload.earlier_resource_name), **options)
 
 
 def cloud_identity(cluster: Cluster, workload: WorkloadConfig) -> identity.Created | None:
@@ -133,7 +133,7 @@ def cloud_identity(cluster: Cluster, workload: WorkloadConfig) -> identity.Creat
         service_account=workload.service_account,
         settings=workload.identity_settings,
         cluster={fact: cluster.facts[fact] for fact in mode.needs},
-        options=renamed(workload),
+        earlier_name=workload.earlier_resource_name,
     )
     return mode.create(binding)
 
@@ -219,7 +219,7 @@ def main() -> None:
             args["annotations"] = created.annotations
         identities[workload.resource_name] = None if created is None else created.identity
         account = WorkloadServiceAccount(
-            workload.resource_name, args, renamed(workload, providers=[cluster.kubernetes])
+            workload.resource_name, args, renamed(workload, "WorkloadServiceAccount", providers=[cluster.kubernetes])
         )
         accounts[workload.resource_name] = account
 

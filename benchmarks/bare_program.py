@@ -1,5 +1,7 @@
 """The baseline: the same resource types as a stack registers, written inline with no config
-model, validation or components. ``BARE_CLOUD`` (gke or eks) picks which stack it mirrors."""
+model, validation or components. ``BARE_CLOUD`` (gke or eks) picks which stack it mirrors;
+``BARE_WORKLOADS`` (gke only; a JSON list of namespace/serviceAccount pairs) adds, per workload,
+what the dev stack registers for one (benchmarks/scale.py)."""
 
 import json
 import os
@@ -9,6 +11,7 @@ import pulumi_kubernetes as k8s
 import pulumi_pulumiservice as pulumiservice
 
 cloud = os.environ.get("BARE_CLOUD", "gke")
+workloads = json.loads(os.environ.get("BARE_WORKLOADS", "[]"))
 if cloud == "gke":
     import pulumi_gcp.container as gke
     from pulumi_gcp import serviceaccount
@@ -39,6 +42,29 @@ if cloud == "gke":
     )
     annotation = {"iam.gke.io/gcp-service-account": gsa.email}
     kubeconfig = cluster.endpoint
+    from pulumi_gcp import projects
+
+    emails = {}
+    for index, (ns, ksa) in enumerate(workloads):
+        # The same resources as the stack, components included (the SDK registers those too).
+        group = pulumi.ComponentResource("keyless:index:GcpWorkloadIdentity", f"{ns}.{ksa}")
+        inside = pulumi.ResourceOptions(parent=group)
+        workload_gsa = serviceaccount.Account(f"gsa-{index}", account_id=f"w{index}-{ksa}"[:30], opts=inside)
+        serviceaccount.IAMMember(
+            f"wi-{index}",
+            service_account_id=workload_gsa.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:my-gcp-project.svc.id.goog[{ns}/{ksa}]",
+            opts=inside,
+        )
+        projects.IAMMember(
+            f"role-{index}",
+            project="my-gcp-project",
+            role="roles/storage.objectViewer",
+            member=workload_gsa.email.apply(lambda email: f"serviceAccount:{email}"),
+            opts=inside,
+        )
+        emails[(ns, ksa)] = workload_gsa.email
 else:
     from pulumi_aws import ec2, eks, get_partition_output, iam
 
@@ -79,6 +105,16 @@ namespace = k8s.core.v1.Namespace("ns", metadata={"name": "pulumi-runner"}, opts
 account = k8s.core.v1.ServiceAccount(
     "sa", metadata={"name": "pulumi-runner", "namespace": "pulumi-runner", "annotations": annotation}, opts=in_cluster
 )
+for ns in dict.fromkeys(ns for ns, _ in workloads):
+    group = pulumi.ComponentResource("keyless:index:RestrictedNamespace", ns, opts=in_cluster)
+    k8s.core.v1.Namespace(f"ns-{ns}", metadata={"name": ns}, opts=pulumi.ResourceOptions(parent=group))
+for index, (ns, ksa) in enumerate(workloads):
+    group = pulumi.ComponentResource("keyless:index:WorkloadServiceAccount", f"{ns}.{ksa}", opts=in_cluster)
+    k8s.core.v1.ServiceAccount(
+        f"sa-{index}",
+        metadata={"name": ksa, "namespace": ns, "annotations": {"iam.gke.io/gcp-service-account": emails[(ns, ksa)]}},
+        opts=pulumi.ResourceOptions(parent=group),
+    )
 issuer = pulumiservice.OidcIssuer(
     "issuer",
     organization="my-pulumi-org",
@@ -88,8 +124,9 @@ issuer = pulumiservice.OidcIssuer(
         pulumiservice.AuthPolicyDefinitionArgs(
             decision=pulumiservice.AuthPolicyDecision.ALLOW,
             token_type=pulumiservice.AuthPolicyTokenType.ORGANIZATION,
-            rules={"sub": "system:serviceaccount:pulumi-runner:pulumi-runner"},
+            rules={"sub": f"system:serviceaccount:{ns}:{ksa}"},
         )
+        for ns, ksa in [("pulumi-runner", "pulumi-runner"), *workloads]
     ],
 )
 script = k8s.core.v1.ConfigMap(

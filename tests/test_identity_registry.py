@@ -30,7 +30,6 @@ def _create(binding: identity.Binding) -> identity.Created:
         f"{binding.name}-toy",
         metadata={"namespace": binding.namespace, "name": f"{binding.service_account}-toy"},
         data={"colour": binding.settings["toy_colour"], "pool": binding.cluster["workload_pool"]},
-        opts=binding.options,
     )
     name = badge.metadata.apply(lambda meta: f"toy:{meta['name'] if isinstance(meta, dict) else meta.name}")
     return identity.Created(name, {ANNOTATION: name})

@@ -242,9 +242,7 @@ def test_the_test_engine_refuses_two_resources_with_one_urn() -> None:
 
     run = run_program({}, program=program, raise_errors=False)
     assert isinstance(run.error, DuplicateUrnError)
-    assert "duplicate URN urn:pulumi:dev::keyless::pulumi:pulumi:Stack$kubernetes:core/v1:Namespace::ci" in str(
-        run.error
-    )
+    assert "duplicate URN urn:pulumi:dev::keyless::kubernetes:core/v1:Namespace::ci" in str(run.error)
     assert str(run.error).count("named 'ci'") == 2
 
 

@@ -49,7 +49,10 @@ def test_workload_components_answer_to_their_names_from_before_the_dot_join() ->
     run = _run("existing-dev")
     for component in ("keyless:index:IrsaRole", "keyless:index:WorkloadServiceAccount"):
         agent = run.one(component, "pulumi-agents.deployment-agent")
-        assert agent.aliases == ["pulumi-agents-deployment-agent"]
+        # Exactly the URN the component had under its earlier name, in the same stack and project.
+        chain = component  # the engine leaves the stack's type out of a top-level resource's URN
+        assert agent.urn == f"urn:pulumi:existing-dev::keyless::{chain}::pulumi-agents.deployment-agent"
+        assert agent.aliases == [f"urn:pulumi:existing-dev::keyless::{chain}::pulumi-agents-deployment-agent"]
 
 
 def test_no_alias_where_two_workloads_had_one_earlier_name() -> None:
@@ -62,4 +65,5 @@ def test_no_alias_where_two_workloads_had_one_earlier_name() -> None:
     values = {**values, "keyless:workloads": json.dumps(workloads)}
     run = run_program(values, stack="dev", secret_keys=secrets, program=ROOT / "__main__.py")
     accounts = {r.name: r.aliases for r in run.of_type("keyless:index:WorkloadServiceAccount")}
-    assert accounts == {"a-b.c": [], "a.b-c": [], "d.e": ["d-e"]}
+    earlier = "urn:pulumi:dev::keyless::keyless:index:WorkloadServiceAccount::d-e"
+    assert accounts == {"a-b.c": [], "a.b-c": [], "d.e": [earlier]}

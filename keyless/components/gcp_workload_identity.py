@@ -6,7 +6,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_gcp import projects, serviceaccount
 
-from keyless.components._common import aliases, child_opts, validated
+from keyless.components._common import aliases, child_opts, lifted, validated
 from keyless.core.gcp import GCP_WORKLOAD_IDENTITY, WORKLOAD_IDENTITY_USER, gsa_account_id, workload_identity_member
 from keyless.core.naming import child_names, type_token
 
@@ -39,22 +39,17 @@ class GcpWorkloadIdentity(pulumi.ComponentResource):
         account_id = checked["account_id"]
         super().__init__(type_token("GcpWorkloadIdentity"), name, None, opts)
 
-        namespace = pulumi.Output.from_input(checked["namespace"])
-        ksa = pulumi.Output.from_input(checked["service_account"])
+        namespace, ksa = checked["namespace"], checked["service_account"]
         gsa = serviceaccount.Account(
             name,
-            account_id=account_id
-            if account_id is not None
-            else pulumi.Output.all(namespace, ksa).apply(lambda parts: gsa_account_id(parts[0], parts[1])),
+            account_id=account_id if account_id is not None else lifted(gsa_account_id, namespace, ksa),
             project=checked["project"],
-            display_name=pulumi.Output.concat("Workload Identity for ", namespace, "/", ksa),
+            display_name=lifted(lambda ns, sa: f"Workload Identity for {ns}/{sa}", namespace, ksa),
             opts=child_opts(self),
         )
         # The member names the pool, which only exists once a Workload Identity cluster does
         # ("Identity Pool does not exist"): taking the pool from the cluster's output orders it.
-        member = pulumi.Output.all(checked["workload_pool"], namespace, ksa).apply(
-            lambda parts: workload_identity_member(parts[0], parts[1], parts[2])
-        )
+        member = pulumi.Output.from_input(lifted(workload_identity_member, checked["workload_pool"], namespace, ksa))
         serviceaccount.IAMMember(
             f"{name}-workload-identity-user",
             service_account_id=gsa.name,

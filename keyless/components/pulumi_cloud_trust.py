@@ -6,7 +6,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_pulumiservice as pulumiservice
 
-from keyless.components._common import child_opts, validated
+from keyless.components._common import child_opts, lifted, validated
 from keyless.core.naming import type_token
 from keyless.core.pulumi_cloud import PULUMI_CLOUD_TRUST, PermissionLevel, TokenType, policy_rules, pulumi_audience
 
@@ -85,15 +85,15 @@ class PulumiCloudTrust(pulumi.ComponentResource):
         checked = validated(PULUMI_CLOUD_TRUST, args)
         super().__init__(type_token("PulumiCloudTrust"), name, None, opts)
 
-        organization = pulumi.Output.from_input(checked["organization"])
-        audience = organization.apply(pulumi_audience)
-        pin_audience = bool(checked["pin_audience"])
-        policies = []
-        for workload in checked["workloads"]:
-            rules = pulumi.Output.all(workload["namespace"], workload["service_account"], audience).apply(
-                lambda parts: policy_rules(parts[0], parts[1], parts[2] if pin_audience else None)
+        organization = checked["organization"]
+        audience = lifted(pulumi_audience, organization)
+        pinned = audience if checked["pin_audience"] else None
+        policies = [
+            authorization_policy(
+                workload, lifted(policy_rules, workload["namespace"], workload["service_account"], pinned)
             )
-            policies.append(authorization_policy(workload, rules))
+            for workload in checked["workloads"]
+        ]
 
         issuer = pulumiservice.OidcIssuer(
             name,
@@ -111,5 +111,5 @@ class PulumiCloudTrust(pulumi.ComponentResource):
 
         self.issuer_id = issuer.id
         self.issuer_url = issuer.url
-        self.audience = audience
+        self.audience = pulumi.Output.from_input(audience)
         self.register_outputs({"issuer_id": self.issuer_id, "issuer_url": self.issuer_url, "audience": self.audience})

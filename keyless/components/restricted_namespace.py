@@ -5,7 +5,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from keyless.components._common import child_opts, metadata_field, validated
+from keyless.components._common import child_opts, lifted, metadata_field, validated
 from keyless.core.kubernetes import RESTRICTED_NAMESPACE, PodSecurityLevel, pod_security_labels, recommended_labels
 from keyless.core.naming import type_token
 
@@ -31,8 +31,9 @@ class RestrictedNamespace(pulumi.ComponentResource):
         super().__init__(type_token("RestrictedNamespace"), name, None, opts)
 
         level = checked["pod_security_level"]
-        labels = pulumi.Output.from_input(checked["labels"] or {}).apply(
-            lambda extra: {**recommended_labels(name, "namespace"), **extra, **pod_security_labels(level)}
+        labels = lifted(
+            lambda extra: {**recommended_labels(name, "namespace"), **extra, **pod_security_labels(level)},
+            checked["labels"] or {},
         )
         self.namespace = k8s.core.v1.Namespace(
             name,

@@ -58,8 +58,17 @@ class Binding:
     """The mode's own fields of the workload, defaults filled in (snake_case)."""
     cluster: Mapping[str, Any]
     """The facts the mode needs (:data:`FACTS`), as Inputs."""
-    options: pulumi.ResourceOptions | None = None
-    """Options for the component (aliases of earlier names)."""
+    earlier_name: str | None = None
+    """The name stacks deployed before the "." join gave the workload's resources."""
+
+    def options(self, component: str) -> pulumi.ResourceOptions:
+        """Options for the mode's component (type ``keyless:index:<component>``): its earlier name
+        is an alias, so a stack deployed before the rename moves it instead of replacing it."""
+        import pulumi
+
+        from keyless.components._common import stack_aliases
+
+        return pulumi.ResourceOptions(aliases=stack_aliases(component, self.earlier_name))
 
 
 @dataclass(frozen=True)

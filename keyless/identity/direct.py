@@ -25,7 +25,7 @@ def create(binding: Binding) -> Created:
         "project_roles": list(binding.settings.get("gcp_roles") or ()),
     }
     # No annotation: the principal is the Kubernetes service account itself.
-    return Created(GkeWorkloadPrincipal(binding.name, args, binding.options).principal)
+    return Created(GkeWorkloadPrincipal(binding.name, args, binding.options("GkeWorkloadPrincipal")).principal)
 
 
 def describe(registrations: Sequence[Registration]) -> dict[tuple[str, str], Access]:

@@ -23,7 +23,7 @@ def create(binding: Binding) -> Created:
         "service_account": binding.service_account,
         "project_roles": list(binding.settings.get("gcp_roles") or ()),
     }
-    gsa = GcpWorkloadIdentity(binding.name, args, binding.options)
+    gsa = GcpWorkloadIdentity(binding.name, args, binding.options("GcpWorkloadIdentity"))
     return Created(gsa.email, {GKE_IDENTITY_ANNOTATION: gsa.email})
 
 

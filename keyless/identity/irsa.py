@@ -23,7 +23,7 @@ def create(binding: Binding) -> Created:
         "service_accounts": [{"namespace": binding.namespace, "name": binding.service_account}],
         **_aws.role_args(binding.settings),  # type: ignore[typeddict-item]
     }
-    role = IrsaRole(binding.name, args, binding.options)
+    role = IrsaRole(binding.name, args, binding.options("IrsaRole"))
     return Created(role.arn, {EKS_IDENTITY_ANNOTATION: role.arn})
 
 

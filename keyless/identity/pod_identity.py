@@ -26,7 +26,7 @@ def create(binding: Binding) -> Created:
         **_aws.role_args(binding.settings),  # type: ignore[typeddict-item]
     }
     # No annotation: the association binds the role.
-    return Created(EksPodIdentity(binding.name, args, binding.options).role_arn)
+    return Created(EksPodIdentity(binding.name, args, binding.options("EksPodIdentity")).role_arn)
 
 
 def describe(registrations: Sequence[Registration]) -> dict[tuple[str, str], Access]:

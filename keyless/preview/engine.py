@@ -151,6 +151,9 @@ class ProviderMocks(pulumi.runtime.Mocks):
         return {}
 
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
 class DuplicateUrnError(RuntimeError):
     """Two resources share a URN: the real engine fails the whole update (the SDK's mocks do not)."""
 
@@ -163,6 +166,15 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self.duplicates: list[str] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """A URN as the engine makes it (``resource.NewURN``): the parent's whole type chain, and
+        none for a resource whose parent is the stack. The SDK's mock takes only the parent's last
+        type and keeps the stack's, which no deployed stack's URNs do."""
+        chain = parent.split("::")[2] if parent else ""
+        if chain and chain != ROOT_STACK_TYPE:
+            type_ = f"{chain}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
