@@ -8,6 +8,8 @@ import fnmatch
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "keyless"
@@ -91,3 +93,24 @@ def test_the_layers_never_reach_up() -> None:
             if name == layer or name.startswith(f"{layer}."):
                 reached = {i for i in _imports(path, name) if i.startswith(forbidden)}
                 assert reached == set(), f"{name} imports {sorted(reached)}"
+
+
+def test_the_help_is_written_for_a_terminal_with_an_example_per_command_and_the_exit_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from keyless.cli import COMMANDS, main
+
+    pages = {}
+    for argv in (["--help"], *[[command.NAME, "--help"] for command in COMMANDS], ["policy", "build", "--help"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 0
+        pages[" ".join(argv)] = capsys.readouterr().out
+    for name, page in pages.items():
+        assert "``" not in page and ":func:" not in page and ":mod:" not in page, name
+        assert "example" in page, f"{name}: no example"
+    top = pages["--help"]
+    assert "exit status:" in top and "  3  keyless doctor: likely refused" in top
+    assert all(command.NAME in top for command in COMMANDS)
+    shared = {"preview --help": "--stack", "check --help": "--stack", "doctor --help": "--stack"}
+    assert all(flag in pages[name] and "--root" in pages[name] for name, flag in shared.items())
