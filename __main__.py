@@ -1,7 +1,8 @@
 """Keyless access from Kubernetes workloads to Pulumi Cloud and to their cloud account.
 
     config ─▶ cluster ─▶ per workload: namespace, cloud identity, ServiceAccount
-                    └──▶ Pulumi Cloud trust (issuer + one policy per workload) ─▶ login Job
+                    ├──▶ per ESC store: its ServiceAccount, RBAC, store and ExternalSecrets
+                    └──▶ Pulumi Cloud trust (issuer + one policy per workload and store) ─▶ login Job
 
 The stack config is validated as a whole before any resource is registered; every rule lives in
 ``keyless.core``, each identity mode in ``keyless.identity``, and each cloud's SDK is imported
@@ -222,6 +223,11 @@ def main() -> None:
             workload.resource_name, args, renamed(workload, "WorkloadServiceAccount", providers=[cluster.kubernetes])
         )
         accounts[workload.resource_name] = account
+
+    for store in config.esc_stores:  # ESC for applications: each store reads as its own account
+        from keyless.components.keyless_esc_store import KeylessEscStore
+
+        KeylessEscStore(f"{store['namespace']}.{store['name']}", config.esc_store_args(store), in_cluster)
 
     trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url))
 

@@ -74,7 +74,7 @@ def test_several_policies_and_only_one_matches(issuer: Issuer) -> None:
     stack = reference.load("existing-dev", ROOT)
     claims = _claims(issuer, "ci", "ci-runner", iss=f"https://oidc.eks.eu-west-1.amazonaws.com/id/{EKS_ID}")
     matching = [result.index for result in evaluate(stack.policies, claims).allowing]
-    assert len(stack.policies) == 2 and matching == [1]
+    assert len(stack.policies) == 3 and matching == [1]  # a runner, the CI runner, the ESC store
     diagnosis = diagnose(stack, claims, Request("team", "platform", None, 3600))
     assert [f.code for f in diagnosis.findings] == [Code.ADMITTED]
     assert diagnosis.policy is not None and diagnosis.policy["teamName"] == "platform"

@@ -106,6 +106,21 @@ CASES = [
         "legacy authorizedPermissions",
     ),
 ]
+ESC_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
+CASES += [
+    (
+        "esc-store-holds-no-access-token",
+        ESC_STORE,
+        {"spec": {"provider": {"pulumi": {"auth": {"accessToken": {"secretRef": {"name": "t"}}}}}}},
+        "stored access token",
+    ),
+    (
+        "esc-store-audience-is-pulumis",
+        ESC_STORE,
+        {"spec": {"provider": {"pulumi": {"auth": {"oidcConfig": {"organization": "acme"}}}}}},
+        "does not name 'urn:pulumi:org:acme'",
+    ),
+]
 HOST = "oidc.eks.us-west-2.amazonaws.com/id/0F1E2D3C4B5A69788796A5B4C3D2E1F0"
 
 
@@ -279,6 +294,23 @@ CASES += [
     ),
 ]
 PASSING = {
+    ESC_STORE: {
+        "spec": {
+            "provider": {
+                "pulumi": {
+                    "organization": "acme",
+                    "project": "p",
+                    "environment": "e",
+                    "auth": {
+                        "oidcConfig": {
+                            "organization": "acme",
+                            "serviceAccountRef": {"name": "esc", "audiences": ["urn:pulumi:org:acme"]},
+                        }
+                    },
+                }
+            }
+        }
+    },
     ISSUER: _issuer(),
     "aws:iam/role:Role": _irsa(GOOD_IRSA),
     "gcp:serviceaccount/iAMMember:IAMMember": {

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from keyless.commands.flags import EXIT_CANNOT_RUN, EXIT_FOUND, EXIT_LIKELY, EXIT_OK, add_json, add_root, add_stack
+from keyless.core.esc import store_service_account
 from keyless.core.exchange import Request
 from keyless.core.values import duration_seconds
 
@@ -43,6 +44,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--claims-file", metavar="PATH", help="claims as JSON, or the 'iss: …' lines the login Job logs"
     )
     parser.add_argument("--workload", metavar="NS/SA", help="with --from-cluster: the service account to mint for")
+    parser.add_argument(
+        "--esc-store",
+        metavar="NS/NAME",
+        help="an ESC store of the stack: its service account is the subject, and the request is External "
+        "Secrets' own (an organization token for the store's expirationSeconds)",
+    )
     parser.add_argument("--kubeconfig", help="with --from-cluster: kubeconfig file (default: the usual one)")
     parser.add_argument("--context", help="with --from-cluster: kubeconfig context (default: the current one)")
     parser.add_argument("--issuer-url", help="the issuer as deployed, e.g. $(pulumi stack output issuerUrl)")
@@ -93,6 +100,15 @@ def _request(args: argparse.Namespace, default: dict[str, Any]) -> Request:
     )
 
 
+def _esc_store(config: Any, given: str) -> dict[str, Any]:
+    namespace, separator, name = given.partition("/")
+    found = next((s for s in config.esc_stores if separator and (s["namespace"], s["name"]) == (namespace, name)), None)
+    if found is None:
+        known = ", ".join(f"{s['namespace']}/{s['name']}" for s in config.esc_stores) or "none"
+        raise CannotRun(f"--esc-store: {given!r} is not an ESC store of the stack; its stores: {known}")
+    return dict(found)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
@@ -116,13 +132,16 @@ def _run(args: argparse.Namespace) -> int:
     from keyless.doctor import findings, reference, tokens
     from keyless.preview.root import project_root
 
-    if args.from_cluster != (args.workload is not None):
-        raise CannotRun("--workload NS/SA goes with --from-cluster, and --from-cluster needs it")
     try:
         stack = reference.load(args.stack, (args.root or project_root()).resolve(), args.issuer_url)
     except (InvalidArgumentError, FileNotFoundError, StackFileError) as error:
         raise CannotRun(f"stack {args.stack!r}: {error}") from error
 
+    store = _esc_store(stack.config, args.esc_store) if args.esc_store else None
+    if store is not None and args.workload is None and args.from_cluster:
+        args.workload = f"{store['namespace']}/{store_service_account(store['name'], store.get('service_account'))}"
+    if args.from_cluster != (args.workload is not None):
+        raise CannotRun("--workload NS/SA goes with --from-cluster, and --from-cluster needs it (or --esc-store)")
     token: tokens.Token | None = None
     try:
         if args.token_file is not None:
@@ -149,6 +168,12 @@ def _run(args: argparse.Namespace) -> int:
     named = tokens.workload_of(claims)
     workload = stack.workload(*named) if named else None
     default = stack.login_request(workload)
+    if store is not None:  # External Secrets asks for an organization token, for its own lifetime
+        default = {
+            "token_type": "organization",
+            "lifetime_seconds": store["expiration_seconds"],
+            "source": f"External Secrets for the store {store['namespace']}/{store['name']}",
+        }
     diagnosis = findings.diagnose(stack, claims, _request(args, default))
     unchecked = None
     if args.check_issuer:

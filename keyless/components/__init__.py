@@ -28,6 +28,9 @@ _EXPORTS = {
     "GkeWorkloadPrincipalArgs": "gke_workload_principal",
     "IrsaRole": "irsa_role",
     "IrsaRoleArgs": "irsa_role",
+    "KeylessEscStore": "keyless_esc_store",
+    "KeylessEscStoreArgs": "keyless_esc_store",
+    "ExternalSecretSpec": "keyless_esc_store",
     "KeylessPulumiSidecar": "keyless_pulumi_sidecar",
     "KeylessPulumiSidecarArgs": "keyless_pulumi_sidecar",
     "ServiceAccountRef": "irsa_role",
@@ -53,6 +56,7 @@ __all__ = [
     "EksPodIdentityArgs",
     "ExistingCluster",
     "ExistingClusterArgs",
+    "ExternalSecretSpec",
     "GcpWorkloadIdentity",
     "GcpWorkloadIdentityArgs",
     "GkeCluster",
@@ -62,6 +66,8 @@ __all__ = [
     "InvalidArgumentError",
     "IrsaRole",
     "IrsaRoleArgs",
+    "KeylessEscStore",
+    "KeylessEscStoreArgs",
     "KeylessPulumiSidecar",
     "KeylessPulumiSidecarArgs",
     "OidcLoginRunner",
@@ -90,6 +96,7 @@ if TYPE_CHECKING:
     from keyless.components.gke_cluster import GkeCluster, GkeClusterArgs
     from keyless.components.gke_workload_principal import GkeWorkloadPrincipal, GkeWorkloadPrincipalArgs
     from keyless.components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountRef
+    from keyless.components.keyless_esc_store import ExternalSecretSpec, KeylessEscStore, KeylessEscStoreArgs
     from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar, KeylessPulumiSidecarArgs
     from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy

@@ -69,6 +69,9 @@ class OidcLoginRunnerArgs(TypedDict):
     canary_schedule: NotRequired[str]
     """Also run the login check on this cron schedule (e.g. "0 * * * *"), as a CronJob with the same pod:
     it proves the trust still holds after the issuer's policies, thumbprints or roles change."""
+    esc_environments: NotRequired[Sequence[str]]
+    """ESC environments (<org>/<project>/<env>) the login also opens with the token obtained, values
+    discarded: it fails on a refusal (exit 4), a missing environment (5) or an unreadable answer (6)."""
     network_policy: NotRequired[bool]
     """Confine the Job's pod to DNS and HTTPS egress, with no ingress (default true). Enforced where
     the cluster enforces NetworkPolicy (GKE Dataplane V2, the EKS VPC CNI with policies on)."""
@@ -213,6 +216,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
 
         audience = pulumi.Output.from_input(checked["organization"]).apply(pulumi_audience)
         token_type = checked["token_type"]
+        environments = list(checked["esc_environments"] or ())
         stack = pulumi.get_stack()
         environment = pulumi.Output.all(
             checked["organization"],
@@ -226,6 +230,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
             lambda values: login_environment(
                 LoginRequest.of(values[0], token_type, values[1], values[2], lifetime=values[3], backend_url=values[4]),
                 doctor_command(stack, values[5], values[6]),
+                environments,
             )
         )
 

@@ -17,7 +17,7 @@ from keyless.config import sections
 from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig, WorkloadConfig
 from keyless.config.read import RawConfig, parse_structured
 from keyless.config.sections import DEPRECATED, PREFIX
-from keyless.core import aws, gcp
+from keyless.core import aws, esc, gcp
 from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.naming import earlier_workload_names
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
@@ -186,6 +186,7 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
     if cloud == "existing":
         problems += _needs_a_lookup(config)
     problems += _provider_config(values, cloud, identity_cloud)
+    problems += _esc_accounts(config)
     login = config.get("login_job") if isinstance(config.get("login_job"), Mapping) else {}
     issuer = config.get("issuer") if isinstance(config.get("issuer"), Mapping) else {}
     lifetime = sections.LOGIN_JOB.resolved(login or {})["exchanged_token_lifetime"]
@@ -261,6 +262,29 @@ def _provider_config(values: Mapping[str, Any], cloud: Any, identity_cloud: Any)
         problems += gcp.project_id("gcp:project", values["gcp:project"])
     if values.get("aws:region") and "eks" in (cloud, identity_cloud):
         problems += aws.region("aws:region", values["aws:region"])
+    return problems
+
+
+def _esc_accounts(config: Mapping[str, Any]) -> list[Problem]:
+    """An ESC store's service account is its own: no workload's, no other store's."""
+    taken = {
+        (w.get("namespace"), w.get("service_account")): f"{PREFIX}workloads[{index}]"
+        for index, w in enumerate(config.get("workloads") or [])
+        if isinstance(w, Mapping)
+    }
+    problems = []
+    for index, store in enumerate(config.get("esc_stores") or []):
+        if not isinstance(store, Mapping) or not isinstance(store.get("name"), str):
+            continue
+        pair = (store.get("namespace"), esc.store_service_account(store["name"], store.get("service_account")))
+        here = f"{PREFIX}escStores[{index}]"
+        if pair in taken:
+            problems.append(
+                Problem(
+                    here, MISSING, f"uses the service account {pair[0]}/{pair[1]} of {taken[pair]}", "its own account"
+                )
+            )
+        taken[pair] = here
     return problems
 
 
@@ -392,6 +416,7 @@ def _model(
         existing = _existing_model(sections.EXISTING.resolved(config["existing"]), config.get("kubeconfig"), values)
     return StackConfig(
         cloud=cloud,
+        esc_stores=tuple(_esc_store(store) for store in config.get("esc_stores") or ()),
         organization=str(config["organization"]),
         workloads=workloads,
         login_job=sections.LOGIN_JOB.resolved(config.get("login_job") or {}),
@@ -421,6 +446,12 @@ def _workload(values: Mapping[str, Any], identity_cloud: str) -> WorkloadConfig:
         identity_mode=None if mode is None else mode.name,
         identity_settings=settings,
     )
+
+
+def _esc_store(values: Mapping[str, Any]) -> dict[str, Any]:
+    store = sections.ESC_STORE.resolved(values)
+    secrets = [esc.EXTERNAL_SECRET.resolved(secret) for secret in store.get("external_secrets") or ()]
+    return {**store, "external_secrets": secrets}
 
 
 def _existing_model(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str, Any]) -> ExistingConfig:

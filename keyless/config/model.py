@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from keyless import identity
+from keyless.core.esc import environment_ref, store_service_account, workload_policy
 from keyless.core.login_request import LoginRequest
 from keyless.core.naming import workload_resource_name
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the components' arg types, for type checking only: no provi
     from keyless.components.eks_oidc_provider import EksOidcProviderArgs
     from keyless.components.existing_cluster import ExistingClusterArgs
     from keyless.components.gke_cluster import GkeClusterArgs
+    from keyless.components.keyless_esc_store import KeylessEscStoreArgs
     from keyless.components.oidc_login_runner import OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
     from keyless.components.restricted_namespace import RestrictedNamespaceArgs
@@ -112,6 +114,8 @@ class StackConfig:
     """``GkeCluster`` args."""
     eks: EksConfig | None = None
     existing: ExistingConfig | None = None
+    esc_stores: tuple[dict[str, Any], ...] = ()
+    """``KeylessEscStore`` args of each ESC store, but its organization (see :meth:`esc_store_args`)."""
     warnings: tuple[str, ...] = ()
     """Deprecated keys in use, each naming its replacement."""
 
@@ -135,7 +139,19 @@ class StackConfig:
 
     @property
     def namespaces(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(w.namespace for w in self.workloads))
+        return tuple(
+            dict.fromkeys([*(w.namespace for w in self.workloads), *(s["namespace"] for s in self.esc_stores)])
+        )
+
+    def esc_store_args(self, store: dict[str, Any]) -> KeylessEscStoreArgs:
+        """``KeylessEscStore`` args."""
+        return cast("KeylessEscStoreArgs", {**store, "organization": self.organization})
+
+    def esc_environments(self) -> list[str]:
+        """The ESC environments the stores read, as ``pulumi env open`` names them."""
+        return list(
+            dict.fromkeys(environment_ref(self.organization, s["project"], s["environment"]) for s in self.esc_stores)
+        )
 
     def namespace_args(self, name: str) -> RestrictedNamespaceArgs:
         """``RestrictedNamespace`` args."""
@@ -147,7 +163,10 @@ class StackConfig:
             "organization": self.organization,
             "issuer_url": issuer_url,
             "issuer_name": self.issuer.name,
-            "workloads": [cast(Any, dict(workload.policy)) for workload in self.workloads],
+            "workloads": [
+                *(cast(Any, dict(workload.policy)) for workload in self.workloads),
+                *(cast(Any, esc_policy(s)) for s in self.esc_stores),
+            ],
             "max_expiration_seconds": self.issuer.max_expiration_seconds,
             "pin_audience": self.issuer.pin_audience,
         }
@@ -176,4 +195,12 @@ class StackConfig:
             "service_account_name": service_account_name,
             "organization": self.organization,
         }
+        if self.esc_stores:
+            args["esc_environments"] = self.esc_environments()
         return cast("OidcLoginRunnerArgs", args)
+
+
+def esc_policy(store: dict[str, Any]) -> dict[str, Any]:
+    """The issuer policy an ESC store's service account needs."""
+    account = store_service_account(store["name"], store.get("service_account"))
+    return workload_policy(store["namespace"], account, store["role_id"])

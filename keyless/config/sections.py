@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from keyless import identity
-from keyless.core import aws, gcp, kubernetes, login_job, pulumi_cloud
+from keyless.core import aws, esc, gcp, kubernetes, login_job, pulumi_cloud
 from keyless.core.problems import Problem
 from keyless.core.spec import Field, Spec, required
 from keyless.core.values import boolean, choice, list_of, text
@@ -152,6 +152,25 @@ LOGIN_JOB = replace(
     rules=(),
 )
 
+ESC_STORE = replace(
+    esc.ESC_STORE.only(
+        "namespace",
+        "name",
+        "project",
+        "environment",
+        "role_id",
+        "service_account",
+        "cluster_scoped",
+        "expiration_seconds",
+        "api_url",
+        "controller_namespace",
+        "controller_service_account",
+        "external_secrets",
+    ),
+    name="escStores",
+)
+"""An ESC store; its organization is the stack's (keyless:organization)."""
+
 _TRUST = pulumi_cloud.PULUMI_CLOUD_TRUST.fields
 ISSUER = Spec(
     "issuer",
@@ -199,6 +218,12 @@ def _stack(registry: tuple[str, ...]) -> Spec:
             ),
             "login_job": Field(kind="object", spec=LOGIN_JOB, doc="The Job that proves the login on every pulumi up."),
             "issuer": Field(kind="object", spec=ISSUER, doc="The issuer registered in Pulumi Cloud."),
+            "esc_stores": Field(
+                kind="objects",
+                spec=ESC_STORE,
+                default=(),
+                doc="External Secrets stores reading Pulumi ESC as their own service account, no token.",
+            ),
         },
         (pulumi_cloud.unique_service_accounts("workloads"),),
     )

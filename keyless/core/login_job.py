@@ -8,7 +8,7 @@ to ``pulumi login --oidc-token file://…`` and then runs ``pulumi whoami``. The
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -26,6 +26,8 @@ from keyless.core.values import (
     https_url,
     identifier,
     int_range,
+    list_of,
+    pattern,
     pinned_image,
 )
 
@@ -154,6 +156,12 @@ def _login_flags(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     return problems
 
 
+esc_environment_ref = pattern(
+    r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*",
+    "an ESC environment",
+    "<organization>/<project>/<environment>",
+)
+
 LOGIN_JOB = Spec(
     "OidcLoginRunner",
     {
@@ -174,6 +182,7 @@ LOGIN_JOB = Spec(
         "run_as_user": Field(int_range(1, 2_147_483_647), DEFAULT_RUN_AS_USER, "int"),
         "network_policy": Field(boolean, True, "bool"),
         "canary_schedule": Field(cron_schedule),
+        "esc_environments": Field(list_of(esc_environment_ref), (), "list"),
     },
     (_login_flags,),
 )
@@ -217,8 +226,11 @@ def lifetime_within_issuer_maximum(key: str, lifetime: Any, maximum_key: str, ma
     ]
 
 
-def login_environment(request: LoginRequest, doctor_command: str | None = None) -> dict[str, str]:
-    """The login script's environment: the request, a writable home, and the doctor to suggest."""
+def login_environment(
+    request: LoginRequest, doctor_command: str | None = None, esc_environments: Sequence[str] = ()
+) -> dict[str, str]:
+    """The login script's environment: the request, a writable home, the doctor to suggest, and
+    the ESC environments to open with the token obtained."""
     environment = {
         **request.environment(),
         "PULUMI_HOME": f"{HOME_DIR}/.pulumi",
@@ -228,6 +240,8 @@ def login_environment(request: LoginRequest, doctor_command: str | None = None) 
     }
     if doctor_command:
         environment["KEYLESS_DOCTOR_COMMAND"] = doctor_command
+    if esc_environments:
+        environment["KEYLESS_ESC_ENVIRONMENTS"] = " ".join(esc_environments)
     return environment
 
 

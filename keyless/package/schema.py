@@ -20,6 +20,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
     from keyless.components.gke_cluster import GkeCluster
     from keyless.components.gke_workload_principal import GkeWorkloadPrincipal
     from keyless.components.irsa_role import IrsaRole
+    from keyless.components.keyless_esc_store import KeylessEscStore
     from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar
     from keyless.components.oidc_login_runner import OidcLoginRunner
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
@@ -40,6 +41,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
         PulumiCloudTrust,
         OidcLoginRunner,
         KeylessPulumiSidecar,
+        KeylessEscStore,
     ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from keyless import identity
 from keyless.core.exchange import pinned_account
-from keyless.policies.pack import ISSUER, SERVICE_ACCOUNT
+from keyless.policies.pack import ESC_STORES_POLICY_TYPES, ISSUER, SERVICE_ACCOUNT
 from keyless.record import ProgramRun
 
 BROAD_GRANTS = re.compile(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|roles/owner|roles/editor)$")
@@ -83,6 +83,46 @@ def rows(run: ProgramRun) -> tuple[list[Row], list[str]]:
     return sorted(table.values(), key=lambda row: row.account), sorted(orphans)
 
 
+@dataclass
+class Store:
+    """An ESC store: which account reads which environment, for which Pulumi token."""
+
+    store: str
+    account: str
+    environment: str
+    token: str = "no policy on the issuer"
+
+
+def stores(run: ProgramRun) -> list[Store]:
+    """Each External Secrets store for Pulumi ESC: store → service account → token → environment."""
+    registrations = [r for r in run.registrations if r.custom]
+    tokens: dict[tuple[str, str], str] = {}
+    for issuer in (r for r in registrations if r.type == ISSUER):
+        for policy in issuer.plain_inputs.get("policies") or []:
+            account = pinned_account(policy.get("rules") or {})
+            if account is not None:
+                tokens[account] = _token(policy)[0]
+    found = []
+    for r in registrations:
+        if r.type not in ESC_STORES_POLICY_TYPES:
+            continue
+        inputs = r.plain_inputs
+        provider = (inputs.get("spec") or {}).get("provider", {}).get("pulumi") or {}
+        reference = ((provider.get("auth") or {}).get("oidcConfig") or {}).get("serviceAccountRef") or {}
+        meta = inputs.get("metadata") or {}
+        namespace = str(reference.get("namespace") or meta.get("namespace") or "")
+        account = (namespace, str(reference.get("name") or "(an access token)"))
+        found.append(
+            Store(
+                store=f"{inputs.get('kind')} {meta.get('namespace', '-')}/{meta.get('name')}",
+                account=f"{account[0]}/{account[1]}",
+                environment=f"{provider.get('organization')}/{provider.get('project')}/{provider.get('environment')}",
+                token=tokens.get(account, Store.token),
+            )
+        )
+    return sorted(found, key=lambda store: store.store)
+
+
 def _label(text: str) -> str:
     """Text for a Mermaid label: its HTML-like markup is escaped, as are quotes."""
     return html.escape(text, quote=True)
@@ -104,6 +144,16 @@ def render(run: ProgramRun, stack: str) -> str:
         lines.append(f"| `{row.account}` | {row.token} | {row.identity} | {', '.join(row.grants) or '—'} | {flags} |")
     if orphans:
         lines += ["", *[f"- ⚠ {orphan}" for orphan in orphans]]
+    esc = stores(run)
+    if esc:
+        lines += [
+            "",
+            "## ESC stores",
+            "",
+            "| store | service account | Pulumi token | ESC environment |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [f"| {s.store} | `{s.account}` | {s.token} | `{s.environment}` |" for s in esc]
     lines += ["", "```mermaid", "graph LR"]
     for index, row in enumerate(table):
         lines.append(f'  sa{index}["{_label(row.account)}"] -->|Pulumi Cloud| token{index}["{_label(row.token)}"]')

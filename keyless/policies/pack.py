@@ -47,6 +47,11 @@ POD_SPEC_PATHS = {
     "kubernetes:batch/v1:CronJob": "spec.jobTemplate.spec.template.spec",
 }
 PULUMI_AUDIENCE_PREFIX = "urn:pulumi:org:"
+ESC_STORES_POLICY_TYPES = tuple(
+    f"kubernetes:external-secrets.io/{version}:{kind}"
+    for version in ("v1", "v1beta1")
+    for kind in ("SecretStore", "ClusterSecretStore")
+)
 
 Check = Callable[[str, Mapping[str, Any], Mapping[str, Any]], list[str]]
 
@@ -321,6 +326,37 @@ def _hardening(spec: Mapping[str, Any], token_volumes: Sequence[str]) -> list[st
     return found
 
 
+# --- External Secrets stores for Pulumi ESC ----------------------------------------------------
+
+
+def _esc_provider(props: Mapping[str, Any]) -> Any:
+    return at(props, "spec.provider.pulumi")
+
+
+def _esc_access_token(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    provider = _esc_provider(props)
+    if not isinstance(provider, Mapping):
+        return []
+    if provider.get("accessToken") is not None or at(provider, "auth.accessToken") is not None:
+        return ["the Pulumi provider authenticates with a stored access token: use auth.oidcConfig instead"]
+    return []
+
+
+def _esc_audience(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    oidc = at(_esc_provider(props) or {}, "auth.oidcConfig")
+    if not isinstance(oidc, Mapping):
+        return []
+    organization, audiences = oidc.get("organization"), at(oidc, "serviceAccountRef.audiences")
+    if UNKNOWN in (organization, audiences) or contains_unknown(audiences):
+        return []
+    expected = f"{PULUMI_AUDIENCE_PREFIX}{organization}"
+    if isinstance(audiences, list) and expected in audiences:
+        return []
+    return [
+        f"serviceAccountRef.audiences does not name {expected!r}: External Secrets then mints the token for the API URL"
+    ]
+
+
 # --- the stack as a whole ------------------------------------------------------------------------
 
 
@@ -492,6 +528,22 @@ POLICIES: tuple[Policy, ...] = (
         "(where /proc/<pid>/cmdline shows it): give the CLI the file, --oidc-token file://PATH.",
         ("kubernetes:core/v1:ConfigMap", *POD_SPEC_PATHS),
         _script_leaks,
+    ),
+    Policy(
+        "esc-store-holds-no-access-token",
+        "An External Secrets store for Pulumi ESC authenticates as its own service account (auth.oidcConfig), "
+        "never with a stored Pulumi access token (accessToken, auth.accessToken).",
+        ESC_STORES_POLICY_TYPES,
+        _esc_access_token,
+    ),
+    Policy(
+        "esc-store-audience-is-pulumis",
+        "An External Secrets store's oidcConfig names the audience urn:pulumi:org:<org> "
+        "(serviceAccountRef.audiences); unset, External Secrets mints the token for the API URL. Advisory: whether "
+        "Pulumi Cloud refuses another audience when no policy pins it is not documented.",
+        ESC_STORES_POLICY_TYPES,
+        _esc_audience,
+        ADVISORY,
     ),
     Policy(
         "login-pod-hardened",

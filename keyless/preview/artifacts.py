@@ -49,6 +49,11 @@ _APPLY_ORDER = {
     "kubernetes:core/v1:ConfigMap": 2,
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": 3,
     "kubernetes:batch/v1:Job": 4,
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": 5,
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 6,
+    "kubernetes:external-secrets.io/v1:SecretStore": 7,
+    "kubernetes:external-secrets.io/v1:ClusterSecretStore": 7,
+    "kubernetes:external-secrets.io/v1:ExternalSecret": 8,
 }
 _AUTO_SUFFIX = re.compile(r"-[0-9a-f]{8}\b")
 

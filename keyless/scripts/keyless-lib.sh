@@ -102,3 +102,38 @@ keyless_check_token() {
   fi
   echo "The token obtained is the one the policy intends."
 }
+
+# Opens each ESC environment in KEYLESS_ESC_ENVIRONMENTS (space-separated <org>/<project>/<env>)
+# with the token obtained, as an application's store would read it. The values stay in this
+# shell's memory and are never printed or written; only the CLI's error text is shown. Returns 4
+# when Pulumi Cloud refuses (403: the token's role lacks the environment), 5 when the environment
+# does not exist (404), 6 when the answer is not an environment's values (an ESC API change).
+keyless_open_environments() {
+  local ref values errors status
+  for ref in ${KEYLESS_ESC_ENVIRONMENTS:-}; do
+    errors="$(mktemp)"
+    status=0
+    values="$(pulumi env open "${ref}" 2>"${errors}")" || status=$?
+    if (( status == 0 )) && [[ "${values}" == "{"*"}" ]]; then
+      echo "Opened the ESC environment ${ref} (its values were read and discarded)"
+      rm -f "${errors}"
+      continue
+    fi
+    values=""
+    if (( status == 0 )); then
+      echo "error: ESC environment ${ref}: the answer is not an environment's values (an ESC API change?)" >&2
+      status=6
+    elif grep -qiE '403|forbidden|not authorized|permission' "${errors}"; then
+      echo "error: ESC environment ${ref}: refused (403): the token's role cannot open it" >&2
+      status=4
+    elif grep -qiE '404|not found|does not exist' "${errors}"; then
+      echo "error: ESC environment ${ref}: not found (404): check the organization, project and name" >&2
+      status=5
+    else
+      echo "error: ESC environment ${ref}: could not be opened: $(head -n 1 "${errors}")" >&2
+      status=6
+    fi
+    rm -f "${errors}"
+    return "${status}"
+  done
+}

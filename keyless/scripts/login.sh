@@ -26,3 +26,5 @@ keyless_login_args
 pulumi "${KEYLESS_LOGIN_ARGS[@]}" || { status=$?; explain_refusal; exit "${status}"; }
 # A policy edited in the UI, or a deny that no longer matches, can hand out another token silently.
 keyless_check_token "$(pulumi whoami -v --json)" || exit 3
+# The environments the cluster's ESC stores read, opened end to end with the token obtained.
+keyless_open_environments || exit $?
