@@ -1,6 +1,7 @@
 """Keyless access from Kubernetes workloads to Pulumi Cloud and to their cloud account.
 
     config ─▶ cluster ─▶ per workload: namespace, cloud identity, ServiceAccount
+                    ├──▶ per Operator stack: a Stack whose workspace logs in as its workload
                     ├──▶ per ESC store: its ServiceAccount, RBAC, store and ExternalSecrets
                     └──▶ Pulumi Cloud trust (issuer + one policy per workload and store) ─▶ login Job
 
@@ -223,6 +224,16 @@ def main() -> None:
             workload.resource_name, args, renamed(workload, "WorkloadServiceAccount", providers=[cluster.kubernetes])
         )
         accounts[workload.resource_name] = account
+
+    for entry in config.operator_stacks:  # Operator stacks: the workspace logs in as its workload
+        from keyless.components.keyless_operator_stack import KeylessOperatorStack
+
+        workload = config.workload_named(entry["workload"])
+        KeylessOperatorStack(
+            f"{workload.namespace}.{entry['name']}",
+            config.operator_stack_args(entry),
+            pulumi.ResourceOptions(providers=[cluster.kubernetes], depends_on=[accounts[workload.resource_name]]),
+        )
 
     for store in config.esc_stores:  # ESC for applications: each store reads as its own account
         from keyless.components.keyless_esc_store import KeylessEscStore

@@ -17,7 +17,7 @@ from tests.conftest import stack_names
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stack_names()
 SIDECAR_EXAMPLE = ROOT / "examples" / "python-keyless-sidecar"
-CUSTOM_API_GROUPS = ("external-secrets.io/",)
+CUSTOM_API_GROUPS = ("external-secrets.io/", "pulumi.com/")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,10 @@ def test_every_stack_writes_its_artifacts(artifacts: Path, stack: str) -> None:
     kinds = sorted({document["kind"] for document in documents})
     canary = ["CronJob"] if stack == "eks-mixed" else []  # the stack that turns the canary on
     esc = ["ExternalSecret", "Role", "RoleBinding", "SecretStore"] if stack == "existing-dev" else []  # its ESC store
-    assert kinds == sorted(["ConfigMap", "Job", "Namespace", "NetworkPolicy", "ServiceAccount", *canary, *esc])
+    operator = ["Stack"] if stack == "platform" else []  # its Operator stack
+    assert kinds == sorted(
+        ["ConfigMap", "Job", "Namespace", "NetworkPolicy", "ServiceAccount", *canary, *esc, *operator]
+    )
     issuer = json.loads(next((folder / "pulumi-cloud").glob("oidc-issuer-*.json")).read_text())
     assert issuer["policies"] and all(p["decision"] == "allow" for p in issuer["policies"])
     runner = json.loads((folder / "runner.json").read_text())

@@ -11,7 +11,7 @@ import pytest
 from keyless.cli import main
 from keyless.core.login_job import login_script
 from keyless.policies.pack import POLICIES, STACK_POLICIES, Policy, Resource, StackPolicy, check_resource, check_stack
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stack_names
 
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for an unknown string
 SAMPLE = ROOT / "tests" / "samples" / "published-style"
@@ -120,6 +120,15 @@ CASES += [
         {"spec": {"provider": {"pulumi": {"auth": {"oidcConfig": {"organization": "acme"}}}}}},
         "does not name 'urn:pulumi:org:acme'",
     ),
+]
+OPERATOR_STACK = "kubernetes:pulumi.com/v1:Stack"
+CASES += [
+    (
+        "operator-stack-holds-no-access-token",
+        OPERATOR_STACK,
+        {"spec": {"stack": "acme/p/s", "accessTokenSecret": "pulumi-api-secret"}},
+        "accessTokenSecret hands the workspace a stored Pulumi token",
+    )
 ]
 HOST = "oidc.eks.us-west-2.amazonaws.com/id/0F1E2D3C4B5A69788796A5B4C3D2E1F0"
 
@@ -294,6 +303,7 @@ CASES += [
     ),
 ]
 PASSING = {
+    OPERATOR_STACK: {"spec": {"stack": "acme/p/s", "workspaceTemplate": {"spec": {"podTemplate": {"spec": {}}}}}},
     ESC_STORE: {
         "spec": {
             "provider": {
@@ -431,7 +441,7 @@ def test_keyless_check_names_each_flaw_of_a_program_written_like_the_published_s
 
 def test_the_committed_stacks_pass_every_policy(capsys: Any) -> None:
     assert main(["check"]) == 0
-    assert capsys.readouterr().out.count("no policy violations") == 5
+    assert capsys.readouterr().out.count("no policy violations") == len(stack_names())
 
 
 def test_the_built_pack_is_self_contained_and_versioned(tmp_path: Path) -> None:

@@ -45,6 +45,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workload", metavar="NS/SA", help="with --from-cluster: the service account to mint for")
     parser.add_argument(
+        "--operator-stack",
+        metavar="NS/NAME",
+        help="an Operator stack of the stack config: its workspace's service account is the subject, and the "
+        "request is its sidecar's (its workload's token, for the stack's exchangedTokenLifetime)",
+    )
+    parser.add_argument(
         "--esc-store",
         metavar="NS/NAME",
         help="an ESC store of the stack: its service account is the subject, and the request is External "
@@ -100,6 +106,17 @@ def _request(args: argparse.Namespace, default: dict[str, Any]) -> Request:
     )
 
 
+def _operator_stack(config: Any, given: str) -> dict[str, Any]:
+    namespace, _, name = given.partition("/")
+    stacks = {f"{e['workload'].split('/')[0]}/{e['name']}": e for e in config.operator_stacks}
+    if given not in stacks:
+        raise CannotRun(
+            f"--operator-stack: {given!r} is not an Operator stack of the stack; its stacks: "
+            f"{', '.join(stacks) or 'none'}"
+        )
+    return dict(stacks[f"{namespace}/{name}"])
+
+
 def _esc_store(config: Any, given: str) -> dict[str, Any]:
     namespace, separator, name = given.partition("/")
     found = next((s for s in config.esc_stores if separator and (s["namespace"], s["name"]) == (namespace, name)), None)
@@ -140,6 +157,9 @@ def _run(args: argparse.Namespace) -> int:
     store = _esc_store(stack.config, args.esc_store) if args.esc_store else None
     if store is not None and args.workload is None and args.from_cluster:
         args.workload = f"{store['namespace']}/{store_service_account(store['name'], store.get('service_account'))}"
+    operator = _operator_stack(stack.config, args.operator_stack) if args.operator_stack else None
+    if operator is not None and args.workload is None and args.from_cluster:
+        args.workload = operator["workload"]
     if args.from_cluster != (args.workload is not None):
         raise CannotRun("--workload NS/SA goes with --from-cluster, and --from-cluster needs it (or --esc-store)")
     token: tokens.Token | None = None
@@ -168,6 +188,15 @@ def _run(args: argparse.Namespace) -> int:
     named = tokens.workload_of(claims)
     workload = stack.workload(*named) if named else None
     default = stack.login_request(workload)
+    if operator is not None:  # the workspace's sidecar asks for its workload's token, for the stack's lifetime
+        request = stack.config.operator_stack_args(operator)
+        default = {
+            "token_type": request["token_type"],
+            "team": request.get("team_name"),
+            "user": request.get("user_login"),
+            "lifetime_seconds": duration_seconds(operator["exchanged_token_lifetime"]),
+            "source": f"the Operator stack {operator['workload'].split('/')[0]}/{operator['name']}'s sidecar",
+        }
     if store is not None:  # External Secrets asks for an organization token, for its own lifetime
         default = {
             "token_type": "organization",

@@ -31,6 +31,8 @@ _EXPORTS = {
     "KeylessEscStore": "keyless_esc_store",
     "KeylessEscStoreArgs": "keyless_esc_store",
     "ExternalSecretSpec": "keyless_esc_store",
+    "KeylessOperatorStack": "keyless_operator_stack",
+    "KeylessOperatorStackArgs": "keyless_operator_stack",
     "KeylessPulumiSidecar": "keyless_pulumi_sidecar",
     "KeylessPulumiSidecarArgs": "keyless_pulumi_sidecar",
     "ServiceAccountRef": "irsa_role",
@@ -68,6 +70,8 @@ __all__ = [
     "IrsaRoleArgs",
     "KeylessEscStore",
     "KeylessEscStoreArgs",
+    "KeylessOperatorStack",
+    "KeylessOperatorStackArgs",
     "KeylessPulumiSidecar",
     "KeylessPulumiSidecarArgs",
     "OidcLoginRunner",
@@ -97,6 +101,7 @@ if TYPE_CHECKING:
     from keyless.components.gke_workload_principal import GkeWorkloadPrincipal, GkeWorkloadPrincipalArgs
     from keyless.components.irsa_role import IrsaRole, IrsaRoleArgs, ServiceAccountRef
     from keyless.components.keyless_esc_store import ExternalSecretSpec, KeylessEscStore, KeylessEscStoreArgs
+    from keyless.components.keyless_operator_stack import KeylessOperatorStack, KeylessOperatorStackArgs
     from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar, KeylessPulumiSidecarArgs
     from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy

@@ -194,6 +194,7 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
     problems += lifetime_within_issuer_maximum(
         f"{PREFIX}loginJob.exchangedTokenLifetime", lifetime, f"{PREFIX}issuer.maxExpirationSeconds", maximum
     )
+    problems += _operator_stacks(config, maximum)
     return problems
 
 
@@ -262,6 +263,40 @@ def _provider_config(values: Mapping[str, Any], cloud: Any, identity_cloud: Any)
         problems += gcp.project_id("gcp:project", values["gcp:project"])
     if values.get("aws:region") and "eks" in (cloud, identity_cloud):
         problems += aws.region("aws:region", values["aws:region"])
+    return problems
+
+
+def _operator_stacks(config: Mapping[str, Any], maximum: Any) -> list[Problem]:
+    """An Operator stack runs as a declared workload whose token the CLI can request, for no longer
+    than the issuer allows."""
+    workloads = {
+        f"{w.get('namespace')}/{w.get('service_account')}": w
+        for w in config.get("workloads") or []
+        if isinstance(w, Mapping)
+    }
+    problems = []
+    for index, entry in enumerate(config.get("operator_stacks") or []):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("workload"), str):
+            continue
+        here = f"{PREFIX}operatorStacks[{index}]"
+        workload = workloads.get(entry["workload"])
+        if workload is None:
+            problems.append(
+                Problem(f"{here}.workload", entry["workload"], "names no workload", f"one of: {', '.join(workloads)}")
+            )
+        elif workload.get("token_type") not in [t.value for t in LOGIN_TOKEN_TYPES]:
+            problems.append(
+                Problem(
+                    f"{here}.workload",
+                    entry["workload"],
+                    f"has tokenType {workload.get('token_type')!r}, which the workspace's CLI cannot request",
+                    "a workload with tokenType organization, team or personal",
+                )
+            )
+        lifetime = sections.OPERATOR_STACK.resolved(entry)["exchanged_token_lifetime"]
+        problems += lifetime_within_issuer_maximum(
+            f"{here}.exchangedTokenLifetime", lifetime, f"{PREFIX}issuer.maxExpirationSeconds", maximum
+        )
     return problems
 
 
@@ -417,6 +452,7 @@ def _model(
     return StackConfig(
         cloud=cloud,
         esc_stores=tuple(_esc_store(store) for store in config.get("esc_stores") or ()),
+        operator_stacks=tuple(sections.OPERATOR_STACK.resolved(entry) for entry in config.get("operator_stacks") or ()),
         organization=str(config["organization"]),
         workloads=workloads,
         login_job=sections.LOGIN_JOB.resolved(config.get("login_job") or {}),

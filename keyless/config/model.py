@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the components' arg types, for type checking only: no provi
     from keyless.components.existing_cluster import ExistingClusterArgs
     from keyless.components.gke_cluster import GkeClusterArgs
     from keyless.components.keyless_esc_store import KeylessEscStoreArgs
+    from keyless.components.keyless_operator_stack import KeylessOperatorStackArgs
     from keyless.components.oidc_login_runner import OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
     from keyless.components.restricted_namespace import RestrictedNamespaceArgs
@@ -114,6 +115,8 @@ class StackConfig:
     """``GkeCluster`` args."""
     eks: EksConfig | None = None
     existing: ExistingConfig | None = None
+    operator_stacks: tuple[dict[str, Any], ...] = ()
+    """Each Operator stack's config: its ``workload`` (namespace/serviceAccount) and its Stack's fields."""
     esc_stores: tuple[dict[str, Any], ...] = ()
     """``KeylessEscStore`` args of each ESC store, but its organization (see :meth:`esc_store_args`)."""
     warnings: tuple[str, ...] = ()
@@ -141,6 +144,25 @@ class StackConfig:
     def namespaces(self) -> tuple[str, ...]:
         return tuple(
             dict.fromkeys([*(w.namespace for w in self.workloads), *(s["namespace"] for s in self.esc_stores)])
+        )
+
+    def workload_named(self, reference: str) -> WorkloadConfig:
+        """The workload a ``<namespace>/<serviceAccount>`` reference names (the config checked it exists)."""
+        return next(w for w in self.workloads if f"{w.namespace}/{w.service_account}" == reference)
+
+    def operator_stack_args(self, entry: dict[str, Any]) -> KeylessOperatorStackArgs:
+        """``KeylessOperatorStack`` args: the Stack's fields, and its workload's account and token."""
+        workload = self.workload_named(entry["workload"])
+        fields = {key: value for key, value in entry.items() if key != "workload" and value is not None}
+        return cast(
+            "KeylessOperatorStackArgs",
+            {
+                **fields,
+                **workload.login_flags(),
+                "namespace": workload.namespace,
+                "service_account_name": workload.service_account,
+                "organization": self.organization,
+            },
         )
 
     def esc_store_args(self, store: dict[str, Any]) -> KeylessEscStoreArgs:

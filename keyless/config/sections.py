@@ -13,10 +13,10 @@ from enum import StrEnum
 from functools import lru_cache
 
 from keyless import identity
-from keyless.core import aws, esc, gcp, kubernetes, login_job, pulumi_cloud
+from keyless.core import aws, esc, gcp, kubernetes, login_job, operator, pulumi_cloud
 from keyless.core.problems import Problem
 from keyless.core.spec import Field, Spec, required
-from keyless.core.values import boolean, choice, list_of, text
+from keyless.core.values import boolean, choice, list_of, pattern, text
 
 NAMESPACE = "keyless"
 PREFIX = f"{NAMESPACE}:"
@@ -171,6 +171,43 @@ ESC_STORE = replace(
 )
 """An ESC store; its organization is the stack's (keyless:organization)."""
 
+workload_ref = pattern(
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?",
+    "a workload",
+    "<namespace>/<serviceAccount> of a keyless:workloads entry",
+)
+
+
+OPERATOR_STACK = operator.OPERATOR_STACK.only(
+    "name",
+    "stack",
+    "project_repo",
+    "branch",
+    "commit",
+    "repo_dir",
+    "program_ref",
+    "config",
+    "environment",
+    "resync_frequency_seconds",
+    "refresh",
+    "destroy_on_finalize",
+    "workspace_image",
+    "exchanged_token_lifetime",
+    "longest_update",
+    "refresh_percent",
+).extend(
+    "operatorStacks",
+    {
+        "workload": required(
+            workload_ref,
+            doc="The workload (namespace/serviceAccount) whose account, cloud identity and Pulumi token the "
+            "workspace uses.",
+        )
+    },
+    (),
+)
+"""An Operator stack; the workload it names gives its service account, identity and token."""
+
 _TRUST = pulumi_cloud.PULUMI_CLOUD_TRUST.fields
 ISSUER = Spec(
     "issuer",
@@ -218,6 +255,12 @@ def _stack(registry: tuple[str, ...]) -> Spec:
             ),
             "login_job": Field(kind="object", spec=LOGIN_JOB, doc="The Job that proves the login on every pulumi up."),
             "issuer": Field(kind="object", spec=ISSUER, doc="The issuer registered in Pulumi Cloud."),
+            "operator_stacks": Field(
+                kind="objects",
+                spec=OPERATOR_STACK,
+                default=(),
+                doc="Pulumi Kubernetes Operator stacks whose workspace logs in as a workload, no token.",
+            ),
             "esc_stores": Field(
                 kind="objects",
                 spec=ESC_STORE,

@@ -102,7 +102,8 @@ def pattern(regex: str, what: str, accepted: str) -> Rule:
 
 
 def pinned_image(key: str, value: Any) -> list[Problem]:
-    """``repo:tag`` with a tag other than ``latest``, or ``repo@sha256:<digest>``."""
+    """``repo:tag`` with a tag other than ``latest`` (or a ``latest-…`` variant such as Pulumi's
+    ``latest-nonroot``, which floats as well), or ``repo@sha256:<digest>``."""
     if not isinstance(value, str) or not value or any(c.isspace() for c in value):
         return [
             Problem(
@@ -115,7 +116,7 @@ def pinned_image(key: str, value: Any) -> list[Problem]:
     if _IMAGE_DIGEST.search(value):
         return []
     tag = _IMAGE_TAG.search(value.rsplit("/", 1)[-1])
-    if tag is None or tag.group(1) == "latest":
+    if tag is None or tag.group(1) == "latest" or tag.group(1).startswith("latest-"):
         return [
             Problem(
                 key,

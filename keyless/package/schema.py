@@ -21,6 +21,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
     from keyless.components.gke_workload_principal import GkeWorkloadPrincipal
     from keyless.components.irsa_role import IrsaRole
     from keyless.components.keyless_esc_store import KeylessEscStore
+    from keyless.components.keyless_operator_stack import KeylessOperatorStack
     from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar
     from keyless.components.oidc_login_runner import OidcLoginRunner
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
@@ -42,6 +43,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
         OidcLoginRunner,
         KeylessPulumiSidecar,
         KeylessEscStore,
+        KeylessOperatorStack,
     ]
 
 

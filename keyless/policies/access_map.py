@@ -123,6 +123,24 @@ def stores(run: ProgramRun) -> list[Store]:
     return sorted(found, key=lambda store: store.store)
 
 
+def operator_stacks(run: ProgramRun) -> list[tuple[str, str, str]]:
+    """Each Operator stack: (Stack, its workspace's service account, the stack it deploys)."""
+    found = []
+    for r in run.registrations:
+        if r.custom and r.type == "kubernetes:pulumi.com/v1:Stack":
+            inputs = r.plain_inputs
+            meta, spec = inputs.get("metadata") or {}, inputs.get("spec") or {}
+            namespace = str(meta.get("namespace"))
+            found.append(
+                (
+                    f"{namespace}/{meta.get('name')}",
+                    f"{namespace}/{spec.get('serviceAccountName')}",
+                    str(spec.get("stack")),
+                )
+            )
+    return sorted(found)
+
+
 def _label(text: str) -> str:
     """Text for a Mermaid label: its HTML-like markup is escaped, as are quotes."""
     return html.escape(text, quote=True)
@@ -144,6 +162,16 @@ def render(run: ProgramRun, stack: str) -> str:
         lines.append(f"| `{row.account}` | {row.token} | {row.identity} | {', '.join(row.grants) or '—'} | {flags} |")
     if orphans:
         lines += ["", *[f"- ⚠ {orphan}" for orphan in orphans]]
+    operators = operator_stacks(run)
+    if operators:
+        lines += [
+            "",
+            "## Operator stacks",
+            "",
+            "| Stack | workspace service account (its row above) | Pulumi stack |",
+            "| --- | --- | --- |",
+        ]
+        lines += [f"| `{name}` | `{account}` | `{stack}` |" for name, account, stack in operators]
     esc = stores(run)
     if esc:
         lines += [

@@ -357,6 +357,36 @@ def _esc_audience(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> li
     ]
 
 
+# --- Pulumi Kubernetes Operator stacks -----------------------------------------------------------
+
+OPERATOR_STACKS = ("kubernetes:pulumi.com/v1:Stack",)
+
+
+def _operator_token(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    spec = props.get("spec")
+    if not isinstance(spec, Mapping):
+        return []
+    found = []
+    if spec.get("accessTokenSecret") is not None:
+        found.append("accessTokenSecret hands the workspace a stored Pulumi token (as PULUMI_ACCESS_TOKEN)")
+    refs = spec.get("envRefs")
+    for name in STATIC_TOKEN_VARIABLES:
+        if isinstance(refs, Mapping) and name in refs:
+            found.append(f"envRefs.{name} hands the workspace a stored Pulumi token")
+    workspace = at(spec, "workspaceTemplate.spec")
+    workspace = workspace if isinstance(workspace, Mapping) else {}
+    pod = at(workspace, "podTemplate.spec")
+    containers = [
+        {"name": "workspace", "env": workspace.get("env")},
+        *_containers(pod if isinstance(pod, Mapping) else {}),
+    ]
+    for container in containers:
+        for variable in container.get("env") or []:
+            if isinstance(variable, Mapping) and variable.get("name") in STATIC_TOKEN_VARIABLES:
+                found.append(f"{container.get('name')!r} gets {variable.get('name')}: a stored Pulumi token")
+    return found
+
+
 # --- the stack as a whole ------------------------------------------------------------------------
 
 
@@ -544,6 +574,13 @@ POLICIES: tuple[Policy, ...] = (
         ESC_STORES_POLICY_TYPES,
         _esc_audience,
         ADVISORY,
+    ),
+    Policy(
+        "operator-stack-holds-no-access-token",
+        "A Pulumi Kubernetes Operator Stack logs in with its workspace's own service account (the keyless "
+        "sidecar in its podTemplate), never with accessTokenSecret or a PULUMI_ACCESS_TOKEN in envRefs or env.",
+        OPERATOR_STACKS,
+        _operator_token,
     ),
     Policy(
         "login-pod-hardened",

@@ -10,7 +10,7 @@ import pulumi_kubernetes as kubernetes
 import pulumi_pulumiservice as pulumiservice
 
 org = pulumi.Config().require("org")
-project = gcp.config.project
+project = pulumi.Config("gcp").require("project")
 location = "us-central1"
 
 cluster = gcp.container.Cluster(
