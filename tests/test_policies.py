@@ -302,7 +302,7 @@ CASES += [
         "on the command line",
     ),
 ]
-PASSING = {
+PASSING: dict[str, dict[str, Any]] = {
     OPERATOR_STACK: {"spec": {"stack": "acme/p/s", "workspaceTemplate": {"spec": {"podTemplate": {"spec": {}}}}}},
     ESC_STORE: {
         "spec": {
