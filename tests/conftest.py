@@ -9,6 +9,20 @@ from keyless.config.read import stack_names as _stack_names
 from keyless.preview.engine import ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DATA = ROOT.parent / "shared" / "reference-data"
+"""Upstream files (CRDs, schemas) the tests validate what the project renders against."""
+
+
+def crd_errors(crd: Path, document: Any, version: str = "v1") -> list[str]:
+    """Where ``document`` breaks the structural schema of the CRD in ``crd`` (its CEL rules are not
+    evaluated: a test checks those it relies on apart)."""
+    import jsonschema
+    import yaml
+
+    definition = yaml.safe_load(crd.read_text())
+    schema = next(v for v in definition["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
 
 
 def stack_names() -> list[str]:

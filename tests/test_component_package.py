@@ -2,7 +2,6 @@
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from keyless.docs import between
 from keyless.package.reference import END, START, render, type_name
 from keyless.package.schema import package_schema, served_components
 from keyless.preview.artifacts import preview_stack
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import REFERENCE_DATA, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +183,7 @@ def test_the_plugin_host_boots_and_serves_the_schema() -> None:
         host.wait(timeout=10)
 
 
-REFERENCE_METASCHEMA = ROOT.parent / "shared" / "reference-data" / "probes" / "pulumi-package-metaschema.json"
+REFERENCE_METASCHEMA = REFERENCE_DATA / "probes" / "pulumi-package-metaschema.json"
 
 
 def metaschema_errors(schema: dict[str, Any]) -> list[str]:

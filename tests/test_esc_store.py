@@ -11,9 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 
 from keyless.cli import main
 from keyless.config import ConfigError, load_stack_config
@@ -21,24 +19,17 @@ from keyless.core.login_job import LIBRARY_NAME, login_environment, script
 from keyless.core.login_request import LoginRequest
 from keyless.policies.offline import violations
 from keyless.record import ProgramRun
-from tests.conftest import ROOT, load_stack_file, run_stack
+from tests.conftest import REFERENCE_DATA, load_stack_file, run_stack
+from tests.conftest import crd_errors as validate_crd
 from tests.oidc_issuer import Issuer, serve
 
-CRDS = ROOT.parent / "shared" / "reference-data" / "eso-v2.9.0"
+CRDS = REFERENCE_DATA / "eso-v2.9.0"
 STORE = "kubernetes:external-secrets.io/v1:SecretStore"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 
 
-def _schema(crd_file: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / crd_file).read_text())
-    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
-    return dict(version["schema"]["openAPIV3Schema"])
-
-
 def crd_errors(document: Mapping[str, Any], crd_file: str) -> list[str]:
-    """Where ``document`` breaks the CRD's structural schema (its CEL rules are checked apart)."""
-    validator = jsonschema.Draft7Validator(_schema(crd_file))
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(dict(document))]
+    return validate_crd(CRDS / crd_file, dict(document))
 
 
 @pytest.fixture(scope="module")

@@ -8,27 +8,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 
 from keyless.cli import main
 from keyless.config import ConfigError, load_stack_config
 from keyless.policies.offline import violations
 from keyless.policies.pack import POLICIES, check_resource
 from keyless.record import ProgramRun
-from tests.conftest import ROOT, load_stack_file, run_stack
+from tests.conftest import REFERENCE_DATA, load_stack_file, run_stack
+from tests.conftest import crd_errors as validate_crd
 from tests.oidc_issuer import Issuer, serve
 
-CRDS = ROOT.parent / "shared" / "reference-data" / "pko-v2.9.0"
 STACK = "kubernetes:pulumi.com/v1:Stack"
 
 
 def crd_errors(document: dict[str, Any]) -> list[str]:
-    crd = yaml.safe_load((CRDS / "pulumi.com_stacks.yaml").read_text())
-    schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
-    validator = jsonschema.Draft7Validator(schema)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+    return validate_crd(REFERENCE_DATA / "pko-v2.9.0" / "pulumi.com_stacks.yaml", document)
 
 
 @pytest.fixture(scope="module")
