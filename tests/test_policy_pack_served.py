@@ -35,7 +35,8 @@ Verdict = tuple[str, str, str, str]
 
 def _pack_python() -> str:
     named = os.environ.get("KEYLESS_POLICY_PYTHON")
-    candidate = Path(named) if named else ROOT / ".venv-policy" / "bin" / "python"
+    # Absolute: the pack runs with its own folder as the working directory.
+    candidate = Path(named).absolute() if named else ROOT / ".venv-policy" / "bin" / "python"
     found = candidate.exists() and subprocess.run([str(candidate), "-c", "import pulumi_policy"]).returncode == 0
     if not found:
         if os.environ.get("CI"):
