@@ -1,13 +1,12 @@
 """The policies as a CrossGuard pack: adapters from pulumi_policy's callbacks to :mod:`pack`.
 
-``policy/__main__.py`` passes the ``pulumi_policy`` module in; this module never imports it, so
-the package (and its tests) need no policy SDK. ``python -m keyless.policies.crossguard`` builds
-every policy object with the installed ``pulumi_policy``, without starting the pack's server.
+The pack's entry point (``keyless/policies/serve.py``, a built pack's ``__main__.py``) passes the
+``pulumi_policy`` module in; this module never imports it, so the package (and its tests) need no
+policy SDK. The tests start a built pack and call it over gRPC.
 """
 
 from __future__ import annotations
 
-import sys
 from types import ModuleType
 from typing import Any
 
@@ -93,11 +92,3 @@ def serve(pp: ModuleType) -> Any:
         enforcement_level=pp.EnforcementLevel.MANDATORY,
         description="Guardrails for keyless trust between Kubernetes workloads, Pulumi Cloud and cloud accounts.",
     )
-
-
-if __name__ == "__main__":
-    import pulumi_policy
-
-    built = policies(pulumi_policy)
-    print(f"{len(built)} policies built with pulumi_policy: " + ", ".join(p.name for p in built))
-    sys.exit(0)
