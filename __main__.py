@@ -140,13 +140,76 @@ def cloud_identity(cluster: Cluster, workload: WorkloadConfig) -> identity.Creat
     return mode.create(binding)
 
 
-def create_namespaces(config: StackConfig, in_cluster: pulumi.ResourceOptions) -> dict[str, pulumi.Input[str]]:
-    """The workloads' namespaces; on a shared cluster they may belong to others, and are only referred to."""
+@dataclass
+class Namespaces:
+    """The namespaces of the workloads and stores: created here, or only referred to on a shared
+    cluster where they belong to others."""
+
+    created: dict[str, RestrictedNamespace]
+
+    def name(self, namespace: str) -> pulumi.Input[str]:
+        """The namespace's name, as an Output that waits for it when it is created here."""
+        return self.created[namespace].name if namespace in self.created else namespace
+
+    def options(self, namespace: str, in_cluster: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+        """Options for what lives in the namespace: it waits for the namespace."""
+        waits = [self.created[namespace]] if namespace in self.created else []
+        return pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=waits))
+
+
+def create_namespaces(config: StackConfig, in_cluster: pulumi.ResourceOptions) -> Namespaces:
     if not config.create_namespaces:
-        return {name: name for name in config.namespaces}
-    return {
-        name: RestrictedNamespace(name, config.namespace_args(name), opts=in_cluster).name for name in config.namespaces
-    }
+        return Namespaces({})
+    return Namespaces(
+        {name: RestrictedNamespace(name, config.namespace_args(name), opts=in_cluster) for name in config.namespaces}
+    )
+
+
+def create_workloads(
+    config: StackConfig, cluster: Cluster, namespaces: Namespaces
+) -> tuple[dict[str, WorkloadServiceAccount], dict[str, pulumi.Input[str] | None]]:
+    """Per workload: its cloud identity (by its identity mode), and its ServiceAccount annotated for it."""
+    accounts: dict[str, WorkloadServiceAccount] = {}
+    identities: dict[str, pulumi.Input[str] | None] = {}
+    for workload in config.workloads:
+        args: WorkloadServiceAccountArgs = {
+            "namespace": namespaces.name(workload.namespace),
+            "name": workload.service_account,
+        }
+        created = cloud_identity(cluster, workload)
+        if created is not None and created.annotations:
+            args["annotations"] = created.annotations
+        identities[workload.resource_name] = None if created is None else created.identity
+        accounts[workload.resource_name] = WorkloadServiceAccount(
+            workload.resource_name, args, renamed(workload, "WorkloadServiceAccount", providers=[cluster.kubernetes])
+        )
+    return accounts, identities
+
+
+def run_operator_stacks(config: StackConfig, cluster: Cluster, accounts: dict[str, WorkloadServiceAccount]) -> None:
+    """Operator stacks whose workspace logs in as its workload's account."""
+    if not config.operator_stacks:
+        return
+    from keyless.components.keyless_operator_stack import KeylessOperatorStack
+
+    for entry in config.operator_stacks:
+        workload = config.workload_named(entry["workload"])
+        KeylessOperatorStack(
+            f"{workload.namespace}.{entry['name']}",
+            config.operator_stack_args(entry),
+            pulumi.ResourceOptions(providers=[cluster.kubernetes], depends_on=[accounts[workload.resource_name]]),
+        )
+
+
+def create_esc_stores(config: StackConfig, namespaces: Namespaces, in_cluster: pulumi.ResourceOptions) -> None:
+    """ESC for applications: each store reads its environment as its own service account."""
+    if not config.esc_stores:
+        return
+    from keyless.components.keyless_esc_store import KeylessEscStore
+
+    for store in config.esc_stores:
+        options = namespaces.options(store["namespace"], in_cluster)
+        KeylessEscStore(f"{store['namespace']}.{store['name']}", config.esc_store_args(store), options)
 
 
 def run_login_job(
@@ -209,36 +272,9 @@ def main() -> None:
     in_cluster = pulumi.ResourceOptions(providers=[cluster.kubernetes])
     namespaces = create_namespaces(config, in_cluster)
 
-    accounts: dict[str, WorkloadServiceAccount] = {}
-    identities: dict[str, pulumi.Input[str] | None] = {}
-    for workload in config.workloads:
-        args: WorkloadServiceAccountArgs = {
-            "namespace": namespaces[workload.namespace],
-            "name": workload.service_account,
-        }
-        created = cloud_identity(cluster, workload)
-        if created is not None and created.annotations:
-            args["annotations"] = created.annotations
-        identities[workload.resource_name] = None if created is None else created.identity
-        account = WorkloadServiceAccount(
-            workload.resource_name, args, renamed(workload, "WorkloadServiceAccount", providers=[cluster.kubernetes])
-        )
-        accounts[workload.resource_name] = account
-
-    for entry in config.operator_stacks:  # Operator stacks: the workspace logs in as its workload
-        from keyless.components.keyless_operator_stack import KeylessOperatorStack
-
-        workload = config.workload_named(entry["workload"])
-        KeylessOperatorStack(
-            f"{workload.namespace}.{entry['name']}",
-            config.operator_stack_args(entry),
-            pulumi.ResourceOptions(providers=[cluster.kubernetes], depends_on=[accounts[workload.resource_name]]),
-        )
-
-    for store in config.esc_stores:  # ESC for applications: each store reads as its own account
-        from keyless.components.keyless_esc_store import KeylessEscStore
-
-        KeylessEscStore(f"{store['namespace']}.{store['name']}", config.esc_store_args(store), in_cluster)
+    accounts, identities = create_workloads(config, cluster, namespaces)
+    run_operator_stacks(config, cluster, accounts)
+    create_esc_stores(config, namespaces, in_cluster)
 
     trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url))
 
