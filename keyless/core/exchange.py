@@ -164,16 +164,6 @@ def evaluate(policies: Sequence[Mapping[str, Any]], claims: Mapping[str, Any]) -
     return Evaluation(results)
 
 
-def requested_token(login_flags: Mapping[str, Any]) -> Request:
-    """The request ``pulumi login --oidc-*`` makes from the login Job's flags."""
-    token_type = "organization"
-    if login_flags.get("team"):
-        token_type = "team"
-    elif login_flags.get("user"):
-        token_type = "personal"
-    return Request(token_type, login_flags.get("team"), login_flags.get("user"), login_flags.get("lifetime_seconds"))
-
-
 def pinned_account(rules: Mapping[str, Any]) -> tuple[str, str] | None:
     """The namespace and service account a policy's rules name: the two claims, else ``sub``."""
     namespace, name = rules.get(NAMESPACE_CLAIM), rules.get(SERVICE_ACCOUNT_CLAIM)

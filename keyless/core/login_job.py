@@ -119,11 +119,6 @@ def login_script() -> str:
 REFRESH_SCRIPT_NAME = "refresh.sh"
 
 
-def refresh_script() -> str:
-    """The sidecar's refresher (``keyless/scripts/refresh.sh``): keeps a pod logged in."""
-    return script(REFRESH_SCRIPT_NAME)
-
-
 def script_files(name: str) -> dict[str, str]:
     """A ConfigMap's files: the script ``name`` and the library it sources, side by side."""
     return {name: script(name), LIBRARY_NAME: script(LIBRARY_NAME)}
