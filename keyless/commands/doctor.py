@@ -44,13 +44,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--claims-file", metavar="PATH", help="claims as JSON, or the 'iss: …' lines the login Job logs"
     )
     parser.add_argument("--workload", metavar="NS/SA", help="with --from-cluster: the service account to mint for")
-    parser.add_argument(
+    agent = parser.add_mutually_exclusive_group()
+    agent.add_argument(
         "--operator-stack",
         metavar="NS/NAME",
         help="an Operator stack of the stack config: its workspace's service account is the subject, and the "
         "request is its sidecar's (its workload's token, for the stack's exchangedTokenLifetime)",
     )
-    parser.add_argument(
+    agent.add_argument(
         "--esc-store",
         metavar="NS/NAME",
         help="an ESC store of the stack: its service account is the subject, and the request is External "
@@ -106,24 +107,38 @@ def _request(args: argparse.Namespace, default: dict[str, Any]) -> Request:
     )
 
 
-def _operator_stack(config: Any, given: str) -> dict[str, Any]:
-    namespace, _, name = given.partition("/")
-    stacks = {f"{e['workload'].split('/')[0]}/{e['name']}": e for e in config.operator_stacks}
-    if given not in stacks:
-        raise CannotRun(
-            f"--operator-stack: {given!r} is not an Operator stack of the stack; its stacks: "
-            f"{', '.join(stacks) or 'none'}"
-        )
-    return dict(stacks[f"{namespace}/{name}"])
-
-
-def _esc_store(config: Any, given: str) -> dict[str, Any]:
-    namespace, separator, name = given.partition("/")
-    found = next((s for s in config.esc_stores if separator and (s["namespace"], s["name"]) == (namespace, name)), None)
-    if found is None:
-        known = ", ".join(f"{s['namespace']}/{s['name']}" for s in config.esc_stores) or "none"
-        raise CannotRun(f"--esc-store: {given!r} is not an ESC store of the stack; its stores: {known}")
-    return dict(found)
+def _agent(args: argparse.Namespace, config: Any) -> tuple[str | None, dict[str, Any] | None]:
+    """What --operator-stack or --esc-store names: the service account whose token is exchanged
+    (NS/SA), and the request its agent makes (not the login Job's)."""
+    if args.operator_stack:
+        stacks = {f"{e['workload'].split('/')[0]}/{e['name']}": e for e in config.operator_stacks}
+        if args.operator_stack not in stacks:
+            known = ", ".join(stacks) or "none"
+            raise CannotRun(
+                f"--operator-stack: {args.operator_stack!r} is not an Operator stack of the stack; its stacks: {known}"
+            )
+        entry = stacks[args.operator_stack]
+        request = config.operator_stack_args(entry)
+        return entry["workload"], {  # the workspace's sidecar: its workload's token, for the stack's lifetime
+            "token_type": request["token_type"],
+            "team": request.get("team_name"),
+            "user": request.get("user_login"),
+            "lifetime_seconds": duration_seconds(entry["exchanged_token_lifetime"]),
+            "source": f"the Operator stack {args.operator_stack}'s sidecar",
+        }
+    if args.esc_store:
+        stores = {f"{s['namespace']}/{s['name']}": s for s in config.esc_stores}
+        if args.esc_store not in stores:
+            known = ", ".join(stores) or "none"
+            raise CannotRun(f"--esc-store: {args.esc_store!r} is not an ESC store of the stack; its stores: {known}")
+        store = stores[args.esc_store]
+        account = store_service_account(store["name"], store.get("service_account"))
+        return f"{store['namespace']}/{account}", {  # External Secrets: an organization token, for its lifetime
+            "token_type": "organization",
+            "lifetime_seconds": store["expiration_seconds"],
+            "source": f"External Secrets for the store {args.esc_store}",
+        }
+    return None, None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,12 +169,9 @@ def _run(args: argparse.Namespace) -> int:
     except (InvalidArgumentError, FileNotFoundError, StackFileError) as error:
         raise CannotRun(f"stack {args.stack!r}: {error}") from error
 
-    store = _esc_store(stack.config, args.esc_store) if args.esc_store else None
-    if store is not None and args.workload is None and args.from_cluster:
-        args.workload = f"{store['namespace']}/{store_service_account(store['name'], store.get('service_account'))}"
-    operator = _operator_stack(stack.config, args.operator_stack) if args.operator_stack else None
-    if operator is not None and args.workload is None and args.from_cluster:
-        args.workload = operator["workload"]
+    account, agent_request = _agent(args, stack.config)
+    if account is not None and args.workload is None and args.from_cluster:
+        args.workload = account
     if args.from_cluster != (args.workload is not None):
         raise CannotRun("--workload NS/SA goes with --from-cluster, and --from-cluster needs it (or --esc-store)")
     token: tokens.Token | None = None
@@ -187,22 +199,7 @@ def _run(args: argparse.Namespace) -> int:
 
     named = tokens.workload_of(claims)
     workload = stack.workload(*named) if named else None
-    default = stack.login_request(workload)
-    if operator is not None:  # the workspace's sidecar asks for its workload's token, for the stack's lifetime
-        request = stack.config.operator_stack_args(operator)
-        default = {
-            "token_type": request["token_type"],
-            "team": request.get("team_name"),
-            "user": request.get("user_login"),
-            "lifetime_seconds": duration_seconds(operator["exchanged_token_lifetime"]),
-            "source": f"the Operator stack {operator['workload'].split('/')[0]}/{operator['name']}'s sidecar",
-        }
-    if store is not None:  # External Secrets asks for an organization token, for its own lifetime
-        default = {
-            "token_type": "organization",
-            "lifetime_seconds": store["expiration_seconds"],
-            "source": f"External Secrets for the store {store['namespace']}/{store['name']}",
-        }
+    default = agent_request or stack.login_request(workload)
     diagnosis = findings.diagnose(stack, claims, _request(args, default))
     unchecked = None
     if args.check_issuer:
