@@ -210,6 +210,43 @@ def test_the_committed_login_job_opens_the_stores_environment(stack: ProgramRun)
     assert env["KEYLESS_ESC_ENVIRONMENTS"] == "my-pulumi-org/payments/prod"
 
 
+def _with_login_workload(**keys: Any) -> tuple[dict[str, str], tuple[str, ...]]:
+    values, secrets = load_stack_file("existing-dev")
+    workloads = json.loads(values["keyless:workloads"])
+    workloads[1].update(keys)
+    return {**values, "keyless:workloads": json.dumps(workloads)}, tuple(secrets)
+
+
+def test_the_login_job_also_opens_its_workloads_own_environments_once_each() -> None:
+    values, secrets = _with_login_workload(escEnvironments=["platform/ci", "payments/prod"])
+    job = run_stack(values, secret_keys=secrets).one("kubernetes:batch/v1:Job").plain_inputs
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["KEYLESS_ESC_ENVIRONMENTS"] == "my-pulumi-org/platform/ci my-pulumi-org/payments/prod"
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (
+            {"escEnvironments": ["my-pulumi-org/platform/ci"]},
+            "keyless:workloads[1].escEnvironments[0]: 'my-pulumi-org/platform/ci' is not an ESC environment; "
+            "expected <project>/<environment>, in the stack's organization",
+        ),
+        (
+            {"escEnvironments": ["platform/ci"], "runsLoginJob": False},
+            "keyless:workloads[1].escEnvironments: ['platform/ci'] is not accepted without runsLoginJob: true",
+        ),
+    ],
+)
+def test_a_workloads_environments_are_refused_where_the_login_job_cannot_open_them(
+    keys: dict[str, Any], expected: str
+) -> None:
+    values, secrets = _with_login_workload(**keys)
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(values, secret_keys=secrets)
+    assert expected in str(error.value)
+
+
 # --- the doctor ------------------------------------------------------------------------------------
 
 

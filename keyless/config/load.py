@@ -406,6 +406,15 @@ def _workloads(workloads: Any, identity_cloud: str | None) -> list[Problem]:
                         f"({', '.join(t.value for t in LOGIN_TOKEN_TYPES)}): runner tokens are for deployment agents",
                     )
                 )
+        if workload.get("esc_environments") and workload.get("runs_login_job") is not True:
+            problems.append(
+                Problem(
+                    f"{here}.escEnvironments",
+                    workload["esc_environments"],
+                    "is not accepted without runsLoginJob: true",
+                    "it on the workload the login Job runs as (it opens them with that workload's token)",
+                )
+            )
         problems += _identity(here, workload, identity_cloud)
     if len(login) > 1:
         problems.append(
@@ -479,6 +488,7 @@ def _workload(values: Mapping[str, Any], identity_cloud: str) -> WorkloadConfig:
     return WorkloadConfig(
         policy=policy,
         runs_login_job=bool(values["runs_login_job"]),
+        esc_environments=tuple(values["esc_environments"]),
         identity_mode=None if mode is None else mode.name,
         identity_settings=settings,
     )

@@ -37,6 +37,8 @@ class WorkloadConfig:
     policy: dict[str, Any]
     """``WorkloadPolicy`` args: namespace, service_account, token_type and its companion."""
     runs_login_job: bool = False
+    esc_environments: tuple[str, ...] = ()
+    """ESC environments (``<project>/<environment>``) the login Job opens as this workload."""
     identity_mode: str | None = None
     """The name of its identity mode (:mod:`keyless.identity`); None without a cloud identity."""
     identity_settings: Mapping[str, Any] = field(default_factory=dict)
@@ -170,10 +172,12 @@ class StackConfig:
         return cast("KeylessEscStoreArgs", {**store, "organization": self.organization})
 
     def esc_environments(self) -> list[str]:
-        """The ESC environments the stores read, as ``pulumi env open`` names them."""
-        return list(
-            dict.fromkeys(environment_ref(self.organization, s["project"], s["environment"]) for s in self.esc_stores)
-        )
+        """The ESC environments the login Job opens, as ``pulumi env open`` names them: its workload's,
+        then the stores'."""
+        workload = self.login_workload
+        named = [tuple(ref.split("/", 1)) for ref in (workload.esc_environments if workload else ())]
+        named += [(s["project"], s["environment"]) for s in self.esc_stores]
+        return list(dict.fromkeys(environment_ref(self.organization, project, env) for project, env in named))
 
     def namespace_args(self, name: str) -> RestrictedNamespaceArgs:
         """``RestrictedNamespace`` args."""
@@ -217,8 +221,9 @@ class StackConfig:
             "service_account_name": service_account_name,
             "organization": self.organization,
         }
-        if self.esc_stores:
-            args["esc_environments"] = self.esc_environments()
+        environments = self.esc_environments()
+        if environments:
+            args["esc_environments"] = environments
         return cast("OidcLoginRunnerArgs", args)
 
 

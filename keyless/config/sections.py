@@ -61,6 +61,13 @@ def _workload(registry: tuple[str, ...]) -> Spec:
                 "bool",
                 doc="The login Job runs as this workload's service account (at most one workload).",
             ),
+            "esc_environments": Field(
+                list_of(esc.project_environment),
+                (),
+                "list",
+                doc="ESC environments (<project>/<environment>) the login Job opens as this workload, values "
+                "discarded, to prove its token can read them (only with runsLoginJob).",
+            ),
             "identity_mode": _identity_mode_field(),
             **identity.fields(),
         },

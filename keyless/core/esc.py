@@ -33,6 +33,11 @@ esc_name = pattern(
     "a Pulumi ESC project or environment name",
     "letters, digits, '-', '_' and '.', starting with a letter or digit",
 )
+project_environment = pattern(
+    r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}",
+    "an ESC environment",
+    "<project>/<environment>, in the stack's organization",
+)
 secret_key = pattern(
     r"[-._a-zA-Z0-9]{1,253}", "a Kubernetes Secret key", "letters, digits, '-', '_' and '.' (1-253 characters)"
 )
