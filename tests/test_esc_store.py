@@ -133,6 +133,7 @@ def test_the_access_map_shows_store_account_token_and_environment(tmp_path: Path
         "| SecretStore payments/payments | `payments/payments-esc` | organization token, role "
         "7d1e3f5a-9b2c-4e6d-8f0a-1c3e5a7b9d2f | `my-pulumi-org/payments/prod` |"
     ) in access
+    assert "| `oidc-login` | `ci/ci-runner` | `my-pulumi-org/payments/prod` |" in access
 
 
 def test_a_store_may_not_take_a_workloads_account() -> None:

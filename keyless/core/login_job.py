@@ -151,6 +151,9 @@ def _login_flags(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     return problems
 
 
+ESC_ENVIRONMENTS_VARIABLE = "KEYLESS_ESC_ENVIRONMENTS"
+"""The login script's list of ESC environments to open (space-separated)."""
+
 esc_environment_ref = pattern(
     r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*",
     "an ESC environment",
@@ -236,7 +239,7 @@ def login_environment(
     if doctor_command:
         environment["KEYLESS_DOCTOR_COMMAND"] = doctor_command
     if esc_environments:
-        environment["KEYLESS_ESC_ENVIRONMENTS"] = " ".join(esc_environments)
+        environment[ESC_ENVIRONMENTS_VARIABLE] = " ".join(esc_environments)
     return environment
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from keyless import identity
 from keyless.core.exchange import pinned_account
+from keyless.core.login_job import ESC_ENVIRONMENTS_VARIABLE
 from keyless.policies.pack import ESC_STORES_POLICY_TYPES, ISSUER, SERVICE_ACCOUNT
 from keyless.record import ProgramRun
 
@@ -141,6 +142,28 @@ def operator_stacks(run: ProgramRun) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
+def opened_environments(run: ProgramRun) -> list[tuple[str, str, list[str]]]:
+    """Each Job that opens ESC environments (the login Job): (its Pulumi resource, its service account,
+    environments). The Job itself is auto-named, so the resource names it."""
+    found = []
+    for r in run.registrations:
+        if r.custom and r.type == "kubernetes:batch/v1:Job":
+            inputs = r.plain_inputs
+            meta = inputs.get("metadata") or {}
+            pod = ((inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
+            for container in pod.get("containers") or []:
+                for variable in container.get("env") or []:
+                    if variable.get("name") == ESC_ENVIRONMENTS_VARIABLE:
+                        found.append(
+                            (
+                                r.name,
+                                f"{meta.get('namespace')}/{pod.get('serviceAccountName')}",
+                                str(variable.get("value") or "").split(),
+                            )
+                        )
+    return sorted(found)
+
+
 def _label(text: str) -> str:
     """Text for a Mermaid label: its HTML-like markup is escaped, as are quotes."""
     return html.escape(text, quote=True)
@@ -182,6 +205,19 @@ def render(run: ProgramRun, stack: str) -> str:
             "| --- | --- | --- | --- |",
         ]
         lines += [f"| {s.store} | `{s.account}` | {s.token} | `{s.environment}` |" for s in esc]
+    opened = opened_environments(run)
+    if opened:
+        lines += [
+            "",
+            "## ESC environments the login Job opens",
+            "",
+            "| Job resource (and its canary) | service account (its row above) | ESC environments |",
+            "| --- | --- | --- |",
+        ]
+        lines += [
+            f"| `{job}` | `{account}` | {', '.join(f'`{e}`' for e in environments)} |"
+            for job, account, environments in opened
+        ]
     lines += ["", "```mermaid", "graph LR"]
     for index, row in enumerate(table):
         lines.append(f'  sa{index}["{_label(row.account)}"] -->|Pulumi Cloud| token{index}["{_label(row.token)}"]')
