@@ -205,10 +205,13 @@ def test_the_login_opens_the_environment_and_tells_each_failure_apart(
     assert list(tmp_path.glob("tmp*")) == [], "nothing is left on disk"
 
 
+def _login_job_env(run: ProgramRun) -> dict[str, str]:
+    job = run.one("kubernetes:batch/v1:Job").plain_inputs
+    return {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
 def test_the_committed_login_job_opens_the_stores_environment(stack: ProgramRun) -> None:
-    job = stack.one("kubernetes:batch/v1:Job").plain_inputs
-    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["KEYLESS_ESC_ENVIRONMENTS"] == "my-pulumi-org/payments/prod"
+    assert _login_job_env(stack)["KEYLESS_ESC_ENVIRONMENTS"] == "my-pulumi-org/payments/prod"
 
 
 def _with_login_workload(**keys: Any) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -220,8 +223,7 @@ def _with_login_workload(**keys: Any) -> tuple[dict[str, str], tuple[str, ...]]:
 
 def test_the_login_job_also_opens_its_workloads_own_environments_once_each() -> None:
     values, secrets = _with_login_workload(escEnvironments=["platform/ci", "payments/prod"])
-    job = run_stack(values, secret_keys=secrets).one("kubernetes:batch/v1:Job").plain_inputs
-    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = _login_job_env(run_stack(values, secret_keys=secrets))
     assert env["KEYLESS_ESC_ENVIRONMENTS"] == "my-pulumi-org/platform/ci my-pulumi-org/payments/prod"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from keyless import identity
 from keyless.core.exchange import pinned_account
 from keyless.core.login_job import ESC_ENVIRONMENTS_VARIABLE
-from keyless.policies.pack import ESC_STORES_POLICY_TYPES, ISSUER, SERVICE_ACCOUNT
+from keyless.policies.pack import ESC_STORES_POLICY_TYPES, ISSUER, SERVICE_ACCOUNT, containers, pod_spec
 from keyless.record import ProgramRun
 
 BROAD_GRANTS = re.compile(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|roles/owner|roles/editor)$")
@@ -148,19 +148,14 @@ def opened_environments(run: ProgramRun) -> list[tuple[str, str, list[str]]]:
     found = []
     for r in run.registrations:
         if r.custom and r.type == "kubernetes:batch/v1:Job":
-            inputs = r.plain_inputs
-            meta = inputs.get("metadata") or {}
-            pod = ((inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
-            for container in pod.get("containers") or []:
-                for variable in container.get("env") or []:
-                    if variable.get("name") == ESC_ENVIRONMENTS_VARIABLE:
-                        found.append(
-                            (
-                                r.name,
-                                f"{meta.get('namespace')}/{pod.get('serviceAccountName')}",
-                                str(variable.get("value") or "").split(),
-                            )
-                        )
+            pod = pod_spec(r.type, r.plain_inputs)
+            account = f"{(r.plain_inputs.get('metadata') or {}).get('namespace')}/{pod.get('serviceAccountName')}"
+            found += [
+                (r.name, account, str(variable.get("value") or "").split())
+                for container in containers(pod)
+                for variable in container.get("env") or []
+                if variable.get("name") == ESC_ENVIRONMENTS_VARIABLE
+            ]
     return sorted(found)
 
 

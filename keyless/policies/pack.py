@@ -239,8 +239,8 @@ def _static_tokens(resource_type: str, props: Mapping[str, Any], _: Mapping[str,
                 text = _decoded(value) if block == "data" and resource_type.endswith("Secret") else value
                 if key in STATIC_TOKEN_VARIABLES or looks_like_pulumi_token(text):
                     found.append(f"{block}.{key} holds a stored Pulumi token")
-    spec = _pod_spec(resource_type, props)
-    for container in _containers(spec):
+    spec = pod_spec(resource_type, props)
+    for container in containers(spec):
         for variable in container.get("env") or []:
             if not isinstance(variable, Mapping):
                 continue
@@ -257,13 +257,15 @@ def _decoded(value: Any) -> Any:
         return value
 
 
-def _pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The pod spec inside a workload resource's inputs (empty for other types)."""
     path = POD_SPEC_PATHS.get(resource_type)
     spec = at(props, path) if path else None
     return spec if isinstance(spec, Mapping) else {}
 
 
-def _containers(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def containers(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A pod spec's init containers and containers."""
     containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
     return [c for c in containers if isinstance(c, Mapping)]
 
@@ -274,7 +276,7 @@ def _script_leaks(resource_type: str, props: Mapping[str, Any], _: Mapping[str, 
         for key, text in props["data"].items():
             if isinstance(text, str):
                 found += [f"data.{key} {leak}" for leak in script_token_leaks(text)]
-    for container in _containers(_pod_spec(resource_type, props)):
+    for container in containers(pod_spec(resource_type, props)):
         words = [w for w in [*(container.get("command") or []), *(container.get("args") or [])] if isinstance(w, str)]
         found += [f"container {container.get('name')!r} {leak}" for leak in script_token_leaks(" ".join(words))]
     return found
@@ -297,7 +299,7 @@ def _whole_number(value: Any) -> bool:
 
 
 def _login_pod(resource_type: str, props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
-    spec = _pod_spec(resource_type, props)
+    spec = pod_spec(resource_type, props)
     volumes = _pulumi_token_volumes(spec)
     return _hardening(spec, volumes) if volumes else []
 
@@ -306,7 +308,7 @@ def _hardening(spec: Mapping[str, Any], token_volumes: Sequence[str]) -> list[st
     """What keeps a pod that logs in to Pulumi Cloud from being the weak link."""
     found = []
     pod_context: Mapping[str, Any] = spec["securityContext"] if isinstance(spec.get("securityContext"), Mapping) else {}
-    for container in _containers(spec):
+    for container in containers(spec):
         name = container.get("name")
         image = container.get("image")
         if image is not UNKNOWN:
@@ -376,11 +378,11 @@ def _operator_token(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> 
     workspace = at(spec, "workspaceTemplate.spec")
     workspace = workspace if isinstance(workspace, Mapping) else {}
     pod = at(workspace, "podTemplate.spec")
-    containers = [
+    candidates = [
         {"name": "workspace", "env": workspace.get("env")},
-        *_containers(pod if isinstance(pod, Mapping) else {}),
+        *containers(pod if isinstance(pod, Mapping) else {}),
     ]
-    for container in containers:
+    for container in candidates:
         for variable in container.get("env") or []:
             if isinstance(variable, Mapping) and variable.get("name") in STATIC_TOKEN_VARIABLES:
                 found.append(f"{container.get('name')!r} gets {variable.get('name')}: a stored Pulumi token")
@@ -412,7 +414,7 @@ def _login_script_pods(resources: Sequence[Resource], _: Mapping[str, Any]) -> l
             scripts.add(name)
     found = []
     for resource in resources:
-        spec = _pod_spec(resource.type, resource.props)
+        spec = pod_spec(resource.type, resource.props)
         if not spec or _pulumi_token_volumes(spec):  # those are judged by login-pod-hardened
             continue
         mounted = {at(v, "configMap.name") for v in spec.get("volumes") or [] if isinstance(v, Mapping)}
