@@ -28,13 +28,14 @@ DEFAULT_CONTROLLER_SERVICE_ACCOUNT = "external-secrets"
 """Where External Secrets' Helm chart runs its controller by default."""
 DEFAULT_REFRESH_INTERVAL = "1h"
 
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 esc_name = pattern(
-    r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}",
+    _NAME,
     "a Pulumi ESC project or environment name",
     "letters, digits, '-', '_' and '.', starting with a letter or digit",
 )
 project_environment = pattern(
-    r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}",
+    f"{_NAME}/{_NAME}",
     "an ESC environment",
     "<project>/<environment>, in the stack's organization",
 )

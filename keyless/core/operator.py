@@ -130,9 +130,7 @@ def stack_spec(values: Mapping[str, Any], pod_template: Mapping[str, Any]) -> di
         spec["programRef"] = {"name": values["program_ref"]}
     else:
         spec["projectRepo"] = values["project_repo"]
-        spec.update(
-            {key: values[name] for key, name in (("branch", "branch"), ("commit", "commit")) if values.get(name)}
-        )
+        spec.update({name: values[name] for name in ("branch", "commit") if values.get(name)})
     if values.get("repo_dir"):
         spec["repoDir"] = values["repo_dir"]
     if values.get("config"):
