@@ -9,8 +9,9 @@ from keyless.config.read import stack_names as _stack_names
 from keyless.preview.engine import ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DATA = ROOT.parent / "shared" / "reference-data"
-"""Upstream files (CRDs, schemas) the tests validate what the project renders against."""
+REFERENCE_DATA = ROOT / "tests" / "reference-data"
+"""Upstream files (CRDs, schemas) the tests validate what the project renders against (copies of
+the team's reference set, kept in the repository so that a fresh clone tests on its own)."""
 
 
 def crd_errors(crd: Path, document: Any, version: str = "v1") -> list[str]:

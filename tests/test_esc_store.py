@@ -1,7 +1,7 @@
 """ESC for applications with no token: the store and its ExternalSecrets against External Secrets'
 own v2.9.0 CRDs, the trust and RBAC they need, the login Job opening the environment end to end
 (each failure told apart), the guardrails, the access map and the doctor.
-The CRDs are the upstream files in ``../shared/reference-data/eso-v2.9.0``.
+The CRDs are the upstream files in ``tests/reference-data/eso-v2.9.0``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pulumi Kubernetes Operator stacks with no token: every rendered Stack against the Operator's own
 v2.9.0 CRD, the workspace pod the refresher keeps logged in (for the Operator's UID 1000), no token
 anywhere, the lifetime knob, the guardrail and the doctor.
-The CRDs are the upstream files in ``../shared/reference-data/pko-v2.9.0``.
+The CRDs are the upstream files in ``tests/reference-data/pko-v2.9.0``.
 """
 
 from __future__ import annotations
