@@ -3,7 +3,8 @@
     config ─▶ cluster ─▶ per workload: namespace, cloud identity, ServiceAccount
                     ├──▶ per Operator stack: a Stack whose workspace logs in as its workload
                     ├──▶ per ESC store: its ServiceAccount, RBAC, store and ExternalSecrets
-                    └──▶ Pulumi Cloud trust (issuer + one policy per workload and store) ─▶ login Job
+                    ├──▶ per workflow runner: its pool, agents, RBAC, and a worker with a cloud identity
+                    └──▶ Pulumi Cloud trust (issuer + one policy per workload, store and runner) ─▶ login Job
 
 The stack config is validated as a whole before any resource is registered; every rule lives in
 ``keyless.core``, each identity mode in ``keyless.identity``, and each cloud's SDK is imported
@@ -24,8 +25,9 @@ from keyless.components.oidc_login_runner import OidcLoginRunner
 from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
 from keyless.components.restricted_namespace import RestrictedNamespace
 from keyless.components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
-from keyless.config import StackConfig, WorkloadConfig, from_runtime, parse
+from keyless.config import RunnerConfig, StackConfig, WorkloadConfig, from_runtime, parse
 from keyless.core.gcp import workload_pool
+from keyless.core.naming import workload_resource_name
 
 if TYPE_CHECKING:
     from keyless.components.eks_oidc_provider import EksOidcProviderArgs
@@ -124,18 +126,21 @@ def renamed(workload: WorkloadConfig, component: str, **options: Any) -> pulumi.
     return pulumi.ResourceOptions(aliases=stack_aliases(component, workload.earlier_resource_name), **options)
 
 
-def cloud_identity(cluster: Cluster, workload: WorkloadConfig) -> identity.Created | None:
-    """The workload's cloud identity, created by its identity mode with what it needs of the cluster."""
-    if workload.identity_mode is None:
+def cloud_identity(
+    cluster: Cluster, owner: WorkloadConfig | RunnerConfig, service_account: str
+) -> identity.Created | None:
+    """The cloud identity of a workload's (or a runner worker's) service account, created by its
+    identity mode with what it needs of the cluster."""
+    if owner.identity_mode is None:
         return None
-    mode = identity.get(workload.identity_mode)
+    mode = identity.get(owner.identity_mode)
     binding = identity.Binding(
-        name=workload.resource_name,
-        namespace=workload.namespace,
-        service_account=workload.service_account,
-        settings=workload.identity_settings,
+        name=workload_resource_name(owner.namespace, service_account),
+        namespace=owner.namespace,
+        service_account=service_account,
+        settings=owner.identity_settings,
         cluster={fact: cluster.facts[fact] for fact in mode.needs},
-        earlier_name=workload.earlier_resource_name,
+        earlier_name=owner.earlier_resource_name if isinstance(owner, WorkloadConfig) else None,
     )
     return mode.create(binding)
 
@@ -176,7 +181,7 @@ def create_workloads(
             "namespace": namespaces.name(workload.namespace),
             "name": workload.service_account,
         }
-        created = cloud_identity(cluster, workload)
+        created = cloud_identity(cluster, workload, workload.service_account)
         if created is not None and created.annotations:
             args["annotations"] = created.annotations
         identities[workload.resource_name] = None if created is None else created.identity
@@ -210,6 +215,23 @@ def create_esc_stores(config: StackConfig, namespaces: Namespaces, in_cluster: p
     for store in config.esc_stores:
         options = namespaces.options(store["namespace"], in_cluster)
         KeylessEscStore(f"{store['namespace']}.{store['name']}", config.esc_store_args(store), options)
+
+
+def run_workflow_runners(
+    config: StackConfig, cluster: Cluster, namespaces: Namespaces, in_cluster: pulumi.ResourceOptions
+) -> dict[str, pulumi.Output[str]]:
+    """Workflow runners whose agents exchange their own token; their pools' ids, by reference."""
+    if not config.workflow_runners:
+        return {}
+    from keyless.components.keyless_workflow_runner import KeylessWorkflowRunner
+
+    pools = {}
+    for runner in config.workflow_runners:
+        worker = cloud_identity(cluster, runner, runner.worker)
+        args = config.workflow_runner_args(runner, None if worker is None else worker.annotations)
+        options = namespaces.options(runner.namespace, in_cluster)
+        pools[runner.reference] = KeylessWorkflowRunner(runner.resource_name, args, options).pool_id
+    return pools
 
 
 def run_login_job(
@@ -275,8 +297,9 @@ def main() -> None:
     accounts, identities = create_workloads(config, cluster, namespaces)
     run_operator_stacks(config, cluster, accounts)
     create_esc_stores(config, namespaces, in_cluster)
+    pools = run_workflow_runners(config, cluster, namespaces, in_cluster)
 
-    trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url))
+    trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url, pools))
 
     login = config.login_workload
     job = None if login is None else run_login_job(config, cluster, trust, accounts[login.resource_name])

@@ -91,6 +91,8 @@ class Registration:
     in wire form: a ``Struct``, so numbers are doubles and secrets are wrapped."""
     aliases: list[str] = field(default_factory=list)
     """Earlier names (``name`` of each alias spec, or alias URNs) this resource answers to."""
+    secret_outputs: list[str] = field(default_factory=list)
+    """Outputs the program asks the engine to keep secret (``additional_secret_outputs``)."""
 
     @property
     def plain_inputs(self) -> dict[str, Any]:

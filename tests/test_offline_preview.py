@@ -58,9 +58,10 @@ def test_every_stack_writes_its_artifacts(artifacts: Path, stack: str) -> None:
     kinds = sorted({document["kind"] for document in documents})
     canary = ["CronJob"] if stack == "eks-mixed" else []  # the stack that turns the canary on
     esc = ["ExternalSecret", "Role", "RoleBinding", "SecretStore"] if stack == "existing-dev" else []  # its ESC store
-    operator = ["Stack"] if stack == "platform" else []  # its Operator stack
+    # Its Operator stack and its workflow runner's agents.
+    platform = ["Deployment", "NetworkPolicy", "Role", "RoleBinding", "Stack"] if stack == "platform" else []
     assert kinds == sorted(
-        ["ConfigMap", "Job", "Namespace", "NetworkPolicy", "ServiceAccount", *canary, *esc, *operator]
+        {"ConfigMap", "Job", "Namespace", "NetworkPolicy", "ServiceAccount", *canary, *esc, *platform}
     )
     issuer = json.loads(next((folder / "pulumi-cloud").glob("oidc-issuer-*.json")).read_text())
     assert issuer["policies"] and all(p["decision"] == "allow" for p in issuer["policies"])

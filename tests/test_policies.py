@@ -128,7 +128,19 @@ CASES += [
         OPERATOR_STACK,
         {"spec": {"stack": "acme/p/s", "accessTokenSecret": "pulumi-api-secret"}},
         "accessTokenSecret hands the workspace a stored Pulumi token",
-    )
+    ),
+    (
+        "workflow-runner-exchanges-its-token",
+        "kubernetes:batch/v1:Job",
+        {
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"name": "agent", "env": [{"name": "PULUMI_AGENT_TOKEN", "value": "x"}]}]}
+                }
+            }
+        },
+        "sets PULUMI_AGENT_TOKEN, a stored pool token",
+    ),
 ]
 HOST = "oidc.eks.us-west-2.amazonaws.com/id/0F1E2D3C4B5A69788796A5B4C3D2E1F0"
 

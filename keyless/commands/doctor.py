@@ -57,6 +57,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="an ESC store of the stack: its service account is the subject, and the request is External "
         "Secrets' own (an organization token for the store's expirationSeconds)",
     )
+    agent.add_argument(
+        "--runner",
+        metavar="NS/NAME",
+        help="a workflow runner of the stack: its agents' service account is the subject, and the request is "
+        "the agent's own (a runner token for its pool, for the runner's tokenExpiration)",
+    )
     parser.add_argument("--kubeconfig", help="with --from-cluster: kubeconfig file (default: the usual one)")
     parser.add_argument("--context", help="with --from-cluster: kubeconfig context (default: the current one)")
     parser.add_argument("--issuer-url", help="the issuer as deployed, e.g. $(pulumi stack output issuerUrl)")
@@ -108,8 +114,8 @@ def _request(args: argparse.Namespace, default: dict[str, Any]) -> Request:
 
 
 def _agent(args: argparse.Namespace, config: Any) -> tuple[str | None, dict[str, Any] | None]:
-    """What --operator-stack or --esc-store names: the service account whose token is exchanged
-    (NS/SA), and the request its agent makes (not the login Job's)."""
+    """What --operator-stack, --esc-store or --runner names: the service account whose token is
+    exchanged (NS/SA), and the request its agent makes (not the login Job's)."""
     if args.operator_stack:
         stacks = {f"{e['workload'].split('/')[0]}/{e['name']}": e for e in config.operator_stacks}
         if args.operator_stack not in stacks:
@@ -137,6 +143,17 @@ def _agent(args: argparse.Namespace, config: Any) -> tuple[str | None, dict[str,
             "token_type": "organization",
             "lifetime_seconds": store["expiration_seconds"],
             "source": f"External Secrets for the store {args.esc_store}",
+        }
+    if args.runner:
+        runners = {r.reference: r for r in config.workflow_runners}
+        if args.runner not in runners:
+            known = ", ".join(runners) or "none"
+            raise CannotRun(f"--runner: {args.runner!r} is not a workflow runner of the stack; its runners: {known}")
+        runner = runners[args.runner]
+        return runner.reference, {  # the agent itself: a runner token, unlike anything the CLI requests
+            "token_type": "runner",
+            "lifetime_seconds": duration_seconds(runner.args["token_expiration"]),
+            "source": f"the workflow runner {args.runner}'s agent",
         }
     return None, None
 
@@ -173,7 +190,10 @@ def _run(args: argparse.Namespace) -> int:
     if account is not None and args.workload is None and args.from_cluster:
         args.workload = account
     if args.from_cluster != (args.workload is not None):
-        raise CannotRun("--workload NS/SA goes with --from-cluster, and --from-cluster needs it (or --esc-store)")
+        raise CannotRun(
+            "--workload NS/SA goes with --from-cluster, and --from-cluster needs it (or --operator-stack, "
+            "--esc-store or --runner)"
+        )
     token: tokens.Token | None = None
     try:
         if args.token_file is not None:

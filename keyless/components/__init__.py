@@ -34,6 +34,8 @@ _EXPORTS = {
     "KeylessOperatorStack": "keyless_operator_stack",
     "KeylessOperatorStackArgs": "keyless_operator_stack",
     "KeylessPulumiSidecar": "keyless_pulumi_sidecar",
+    "KeylessWorkflowRunner": "keyless_workflow_runner",
+    "KeylessWorkflowRunnerArgs": "keyless_workflow_runner",
     "KeylessPulumiSidecarArgs": "keyless_pulumi_sidecar",
     "ServiceAccountRef": "irsa_role",
     "ExistingCluster": "existing_cluster",
@@ -74,6 +76,8 @@ __all__ = [
     "KeylessOperatorStackArgs",
     "KeylessPulumiSidecar",
     "KeylessPulumiSidecarArgs",
+    "KeylessWorkflowRunner",
+    "KeylessWorkflowRunnerArgs",
     "OidcLoginRunner",
     "OidcLoginRunnerArgs",
     "PermissionLevel",
@@ -103,6 +107,7 @@ if TYPE_CHECKING:
     from keyless.components.keyless_esc_store import ExternalSecretSpec, KeylessEscStore, KeylessEscStoreArgs
     from keyless.components.keyless_operator_stack import KeylessOperatorStack, KeylessOperatorStackArgs
     from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar, KeylessPulumiSidecarArgs
+    from keyless.components.keyless_workflow_runner import KeylessWorkflowRunner, KeylessWorkflowRunnerArgs
     from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy
     from keyless.components.restricted_namespace import RestrictedNamespace, RestrictedNamespaceArgs

@@ -14,10 +14,10 @@ from typing import Any, cast
 
 from keyless import identity
 from keyless.config import sections
-from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig, WorkloadConfig
+from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, RunnerConfig, StackConfig, WorkloadConfig
 from keyless.config.read import RawConfig, parse_structured
 from keyless.config.sections import DEPRECATED, PREFIX
-from keyless.core import aws, esc, gcp
+from keyless.core import aws, esc, gcp, runner
 from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.naming import earlier_workload_names
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
@@ -186,7 +186,7 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
     if cloud == "existing":
         problems += _needs_a_lookup(config)
     problems += _provider_config(values, cloud, identity_cloud)
-    problems += _esc_accounts(config)
+    problems += _own_accounts(config)
     login = config.get("login_job") if isinstance(config.get("login_job"), Mapping) else {}
     issuer = config.get("issuer") if isinstance(config.get("issuer"), Mapping) else {}
     lifetime = sections.LOGIN_JOB.resolved(login or {})["exchanged_token_lifetime"]
@@ -195,6 +195,7 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
         f"{PREFIX}loginJob.exchangedTokenLifetime", lifetime, f"{PREFIX}issuer.maxExpirationSeconds", maximum
     )
     problems += _operator_stacks(config, maximum)
+    problems += _workflow_runners(config, identity_cloud, maximum)
     return problems
 
 
@@ -300,19 +301,26 @@ def _operator_stacks(config: Mapping[str, Any], maximum: Any) -> list[Problem]:
     return problems
 
 
-def _esc_accounts(config: Mapping[str, Any]) -> list[Problem]:
-    """An ESC store's service account is its own: no workload's, no other store's."""
+def _own_accounts(config: Mapping[str, Any]) -> list[Problem]:
+    """An ESC store's service account, and a workflow runner's agent and worker accounts, are their
+    own: no workload's, no other store's or runner's."""
     taken = {
         (w.get("namespace"), w.get("service_account")): f"{PREFIX}workloads[{index}]"
         for index, w in enumerate(config.get("workloads") or [])
         if isinstance(w, Mapping)
     }
-    problems = []
+    claims: list[tuple[str, tuple[Any, str]]] = []
     for index, store in enumerate(config.get("esc_stores") or []):
-        if not isinstance(store, Mapping) or not isinstance(store.get("name"), str):
-            continue
-        pair = (store.get("namespace"), esc.store_service_account(store["name"], store.get("service_account")))
-        here = f"{PREFIX}escStores[{index}]"
+        if isinstance(store, Mapping) and isinstance(store.get("name"), str):
+            account = esc.store_service_account(store["name"], store.get("service_account"))
+            claims.append((f"{PREFIX}escStores[{index}]", (store.get("namespace"), account)))
+    for index, entry in enumerate(config.get("workflow_runners") or []):
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+            here = f"{PREFIX}workflowRunners[{index}]"
+            worker = runner.worker_service_account(entry["name"], entry.get("worker_service_account"))
+            claims += [(here, (entry.get("namespace"), entry["name"])), (here, (entry.get("namespace"), worker))]
+    problems = []
+    for here, pair in claims:
         if pair in taken:
             problems.append(
                 Problem(
@@ -323,6 +331,41 @@ def _esc_accounts(config: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def _workflow_runners(config: Mapping[str, Any], identity_cloud: str | None, maximum: Any) -> list[Problem]:
+    """A runner has its namespace to itself (its agents may start any pod there, as any account
+    there); its worker takes an identity mode of the stack's cloud; its agents' tokens live no
+    longer than the issuer allows."""
+    others = {
+        str(item.get("namespace")): f"{PREFIX}{key}[{index}]"
+        for key, section in (("workloads", "workloads"), ("escStores", "esc_stores"))
+        for index, item in enumerate(config.get(section) or [])
+        if isinstance(item, Mapping)
+    }
+    problems = []
+    for index, entry in enumerate(config.get("workflow_runners") or []):
+        if not isinstance(entry, Mapping):
+            continue
+        here = f"{PREFIX}workflowRunners[{index}]"
+        namespace = str(entry.get("namespace"))
+        if namespace in others:
+            problems.append(
+                Problem(
+                    f"{here}.namespace",
+                    namespace,
+                    f"is also the namespace of {others[namespace]}: the agents may start pods as any service "
+                    "account of their namespace, and so act as that workload",
+                    "a namespace of the runner's own",
+                )
+            )
+        others[namespace] = here
+        problems += _identity(here, entry, identity_cloud)
+        expiration = sections.workflow_runner().resolved(entry)["token_expiration"]
+        problems += lifetime_within_issuer_maximum(
+            f"{here}.tokenExpiration", expiration, f"{PREFIX}issuer.maxExpirationSeconds", maximum
+        )
+    return problems
+
+
 def _needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
     """On a cluster someone else runs, a mode that needs the cluster's name or ARN needs a lookup."""
     existing = config.get("existing") or {}
@@ -330,7 +373,9 @@ def _needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
     if lookup and lookup.get("cluster_name") is not None:
         return []
     problems = []
-    for index, workload in enumerate(config.get("workloads") or []):
+    entries = [(f"{PREFIX}workloads[{index}]", w) for index, w in enumerate(config.get("workloads") or [])]
+    entries += [(f"{PREFIX}workflowRunners[{i}]", r) for i, r in enumerate(config.get("workflow_runners") or [])]
+    for here, workload in entries:
         mode = _mode_of(workload, existing.get("identity_cloud"))
         if mode is not None and mode.needs & identity.LOOKUP_FACTS:
             needed = " and ".join(identity.FACTS[fact] for fact in sorted(mode.needs & identity.LOOKUP_FACTS))
@@ -339,7 +384,7 @@ def _needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
             ]
             problems.append(
                 Problem(
-                    f"{PREFIX}workloads[{index}].identityMode",
+                    f"{here}.identityMode",
                     mode.name,
                     f"needs {needed}, which only a lookup gives",
                     f"{PREFIX}existing.lookup.clusterName" + "".join(f", or identityMode {name}" for name in others),
@@ -462,6 +507,7 @@ def _model(
         cloud=cloud,
         esc_stores=tuple(_esc_store(store) for store in config.get("esc_stores") or ()),
         operator_stacks=tuple(sections.OPERATOR_STACK.resolved(entry) for entry in config.get("operator_stacks") or ()),
+        workflow_runners=tuple(_runner(entry, identity_cloud) for entry in config.get("workflow_runners") or ()),
         organization=str(config["organization"]),
         workloads=workloads,
         login_job=sections.LOGIN_JOB.resolved(config.get("login_job") or {}),
@@ -491,6 +537,16 @@ def _workload(values: Mapping[str, Any], identity_cloud: str) -> WorkloadConfig:
         esc_environments=tuple(values["esc_environments"]),
         identity_mode=None if mode is None else mode.name,
         identity_settings=settings,
+    )
+
+
+def _runner(entry: Mapping[str, Any], identity_cloud: str) -> RunnerConfig:
+    values = sections.workflow_runner().resolved(entry)
+    mode = _mode_of(values, identity_cloud)
+    return RunnerConfig(
+        args={name: values[name] for name in runner.WORKFLOW_RUNNER.fields if name in values},
+        identity_mode=None if mode is None else mode.name,
+        identity_settings={} if mode is None else {name: values.get(name) for name in mode.fields},
     )
 
 

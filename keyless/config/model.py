@@ -14,6 +14,7 @@ from keyless import identity
 from keyless.core.esc import environment_ref, store_service_account, workload_policy
 from keyless.core.login_request import LoginRequest
 from keyless.core.naming import workload_resource_name
+from keyless.core.runner import runner_policy, worker_service_account
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
     from keyless.components.eks_cluster import EksClusterArgs
@@ -22,12 +23,17 @@ if TYPE_CHECKING:  # the components' arg types, for type checking only: no provi
     from keyless.components.gke_cluster import GkeClusterArgs
     from keyless.components.keyless_esc_store import KeylessEscStoreArgs
     from keyless.components.keyless_operator_stack import KeylessOperatorStackArgs
+    from keyless.components.keyless_workflow_runner import KeylessWorkflowRunnerArgs
     from keyless.components.oidc_login_runner import OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
     from keyless.components.restricted_namespace import RestrictedNamespaceArgs
 
 Cloud = Literal["gke", "eks", "existing"]
 IdentityCloud = Literal["gke", "eks", "none"]
+
+
+POOL_STAND_IN = "pool-created-by-this-stack"
+"""The runner id of a pool the stack creates, where its id is not needed (the doctor's policies)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,33 @@ class WorkloadConfig:
             if self.policy.get(name) is not None:
                 flags[name] = self.policy[name]
         return flags
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """A workflow runner: its ``KeylessWorkflowRunner`` args but the organization, and the cloud
+    identity of its worker (the account the workflow pods run as)."""
+
+    args: dict[str, Any]
+    identity_mode: str | None = None
+    identity_settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.args["namespace"])
+
+    @property
+    def reference(self) -> str:
+        """``<namespace>/<name>``: how the doctor and the program name it."""
+        return f"{self.namespace}/{self.args['name']}"
+
+    @property
+    def worker(self) -> str:
+        return worker_service_account(self.args["name"], self.args.get("worker_service_account"))
+
+    @property
+    def resource_name(self) -> str:
+        return workload_resource_name(self.namespace, str(self.args["name"]))
 
 
 @dataclass(frozen=True)
@@ -121,6 +154,7 @@ class StackConfig:
     """Each Operator stack's config: its ``workload`` (namespace/serviceAccount) and its Stack's fields."""
     esc_stores: tuple[dict[str, Any], ...] = ()
     """``KeylessEscStore`` args of each ESC store, but its organization (see :meth:`esc_store_args`)."""
+    workflow_runners: tuple[RunnerConfig, ...] = ()
     warnings: tuple[str, ...] = ()
     """Deprecated keys in use, each naming its replacement."""
 
@@ -136,7 +170,9 @@ class StackConfig:
 
     def needs(self) -> frozenset[str]:
         """What the workloads' identity modes need of the cluster (:data:`keyless.identity.FACTS`)."""
-        return frozenset().union(*(identity.get(w.identity_mode).needs for w in self.workloads if w.identity_mode))
+        owners: list[WorkloadConfig | RunnerConfig] = [*self.workloads, *self.workflow_runners]
+        modes = [owner.identity_mode for owner in owners if owner.identity_mode]
+        return frozenset().union(*(identity.get(mode).needs for mode in modes))
 
     @property
     def login_workload(self) -> WorkloadConfig | None:
@@ -145,7 +181,13 @@ class StackConfig:
     @property
     def namespaces(self) -> tuple[str, ...]:
         return tuple(
-            dict.fromkeys([*(w.namespace for w in self.workloads), *(s["namespace"] for s in self.esc_stores)])
+            dict.fromkeys(
+                [
+                    *(w.namespace for w in self.workloads),
+                    *(s["namespace"] for s in self.esc_stores),
+                    *(r.namespace for r in self.workflow_runners),
+                ]
+            )
         )
 
     def workload_named(self, reference: str) -> WorkloadConfig:
@@ -171,6 +213,15 @@ class StackConfig:
         """``KeylessEscStore`` args."""
         return cast("KeylessEscStoreArgs", {**store, "organization": self.organization})
 
+    def workflow_runner_args(
+        self, runner: RunnerConfig, worker_annotations: Mapping[str, Any] | None = None
+    ) -> KeylessWorkflowRunnerArgs:
+        """``KeylessWorkflowRunner`` args; ``worker_annotations`` are its worker's identity's."""
+        args = {key: value for key, value in runner.args.items() if value is not None}
+        if worker_annotations:
+            args["worker_annotations"] = dict(worker_annotations)
+        return cast("KeylessWorkflowRunnerArgs", {**args, "organization": self.organization})
+
     def esc_environments(self) -> list[str]:
         """The ESC environments the login Job opens, as ``pulumi env open`` names them: its workload's,
         then the stores'."""
@@ -181,10 +232,24 @@ class StackConfig:
 
     def namespace_args(self, name: str) -> RestrictedNamespaceArgs:
         """``RestrictedNamespace`` args."""
-        return cast("RestrictedNamespaceArgs", {"name": name, "pod_security_level": self.pod_security_level})
+        level = self.pod_security_level
+        if level == "restricted" and name in {r.namespace for r in self.workflow_runners}:
+            # The agent starts its workflow pods from its own pod spec, which sets no security
+            # context: the restricted standard would refuse every one. The namespace is the runner's alone.
+            level = "baseline"
+        return cast("RestrictedNamespaceArgs", {"name": name, "pod_security_level": level})
 
-    def trust_args(self, issuer_url: Any) -> PulumiCloudTrustArgs:
-        """``PulumiCloudTrust`` args."""
+    def trust_args(self, issuer_url: Any, runner_pools: Mapping[str, Any] | None = None) -> PulumiCloudTrustArgs:
+        """``PulumiCloudTrust`` args. ``runner_pools`` gives each runner's pool id by its reference
+        (a pool created by the stack is known only once created); without it, a created pool is
+        named by a stand-in, which is all the doctor needs."""
+        pools = runner_pools or {}
+        runners = [
+            runner_policy(
+                r.namespace, str(r.args["name"]), pools.get(r.reference) or r.args.get("pool_id") or POOL_STAND_IN
+            )
+            for r in self.workflow_runners
+        ]
         return {
             "organization": self.organization,
             "issuer_url": issuer_url,
@@ -192,6 +257,7 @@ class StackConfig:
             "workloads": [
                 *(cast(Any, dict(workload.policy)) for workload in self.workloads),
                 *(cast(Any, esc_policy(s)) for s in self.esc_stores),
+                *(cast(Any, policy) for policy in runners),
             ],
             "max_expiration_seconds": self.issuer.max_expiration_seconds,
             "pin_audience": self.issuer.pin_audience,

@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from keyless import identity
-from keyless.core import aws, esc, gcp, kubernetes, login_job, operator, pulumi_cloud
+from keyless.core import aws, esc, gcp, kubernetes, login_job, operator, pulumi_cloud, runner
 from keyless.core.problems import Problem
 from keyless.core.spec import Field, Spec, required
 from keyless.core.values import boolean, choice, list_of, pattern, text
@@ -38,15 +38,14 @@ class IdentityCloud(StrEnum):
     NONE = "none"
 
 
-def _identity_mode_field() -> Field:
+def _identity_mode_field(whose: str = "the workload") -> Field:
     offered = {
         cloud: [mode.name for mode in identity.offered(cloud)] for cloud in (IdentityCloud.EKS, IdentityCloud.GKE)
     }
     described = "; ".join(f"{cloud.upper()}: {' or '.join(names)}" for cloud, names in offered.items() if names)
     return Field(
         choice(mode.name for mode in identity.modes()),
-        doc=f"How the workload gets its cloud identity ({described}; the first is the default). "
-        "See docs/identities.md.",
+        doc=f"How {whose} gets its cloud identity ({described}; the first is the default). See docs/identities.md.",
     )
 
 
@@ -215,6 +214,36 @@ OPERATOR_STACK = operator.OPERATOR_STACK.only(
 )
 """An Operator stack; the workload it names gives its service account, identity and token."""
 
+
+@lru_cache(maxsize=4)
+def _workflow_runner(registry: tuple[str, ...]) -> Spec:
+    return runner.WORKFLOW_RUNNER.only(
+        "namespace",
+        "name",
+        "pool_id",
+        "pool_name",
+        "single_run",
+        "replicas",
+        "image",
+        "token_expiration",
+        "token_expiration_seconds",
+        "run_as_user",
+        "worker_service_account",
+    ).extend(
+        "workflowRunners",
+        {
+            "identity_mode": _identity_mode_field("the worker (the account the workflow pods run as)"),
+            **identity.fields(),
+        },
+    )
+
+
+def workflow_runner() -> Spec:
+    """A workflow runner's keys: its pool and agents, and its worker's identity mode and that mode's
+    fields (as on a workload). Its organization is the stack's (keyless:organization)."""
+    return _workflow_runner(identity.version())
+
+
 _TRUST = pulumi_cloud.PULUMI_CLOUD_TRUST.fields
 ISSUER = Spec(
     "issuer",
@@ -273,6 +302,12 @@ def _stack(registry: tuple[str, ...]) -> Spec:
                 spec=ESC_STORE,
                 default=(),
                 doc="External Secrets stores reading Pulumi ESC as their own service account, no token.",
+            ),
+            "workflow_runners": Field(
+                kind="objects",
+                spec=workflow_runner(),
+                default=(),
+                doc="Customer-managed workflow runners whose agents exchange their own token, no pool token.",
             ),
         },
         (pulumi_cloud.unique_service_accounts("workloads"),),

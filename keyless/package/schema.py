@@ -23,6 +23,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
     from keyless.components.keyless_esc_store import KeylessEscStore
     from keyless.components.keyless_operator_stack import KeylessOperatorStack
     from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar
+    from keyless.components.keyless_workflow_runner import KeylessWorkflowRunner
     from keyless.components.oidc_login_runner import OidcLoginRunner
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
     from keyless.components.restricted_namespace import RestrictedNamespace
@@ -44,6 +45,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
         KeylessPulumiSidecar,
         KeylessEscStore,
         KeylessOperatorStack,
+        KeylessWorkflowRunner,
     ]
 
 

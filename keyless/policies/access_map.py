@@ -142,6 +142,27 @@ def operator_stacks(run: ProgramRun) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
+def workflow_runners(run: ProgramRun) -> list[tuple[str, str, str, str]]:
+    """Each workflow runner's agents: (Deployment or Job, their service account, the pool, the worker
+    account their workflow pods run as)."""
+    found = []
+    for r in run.registrations:
+        pod = pod_spec(r.type, r.plain_inputs) if r.custom else {}
+        for container in containers(pod):
+            env = {v.get("name"): v.get("value") for v in container.get("env") or [] if isinstance(v, Mapping)}
+            if "PULUMI_AGENT_RUNNER_POOL_ID" in env:
+                namespace = (r.plain_inputs.get("metadata") or {}).get("namespace")
+                found.append(
+                    (
+                        f"{r.type.rsplit(':', 1)[-1]} {namespace}/{(r.plain_inputs.get('metadata') or {}).get('name')}",
+                        f"{namespace}/{pod.get('serviceAccountName')}",
+                        str(env["PULUMI_AGENT_RUNNER_POOL_ID"]),
+                        f"{namespace}/{env.get('PULUMI_AGENT_SERVICE_ACCOUNT_NAME')}",
+                    )
+                )
+    return sorted(found)
+
+
 def opened_environments(run: ProgramRun) -> list[tuple[str, str, list[str]]]:
     """Each Job that opens ESC environments (the login Job): (its Pulumi resource, its service account,
     environments). The Job itself is auto-named, so the resource names it."""
@@ -190,6 +211,16 @@ def render(run: ProgramRun, stack: str) -> str:
             "| --- | --- | --- |",
         ]
         lines += [f"| `{name}` | `{account}` | `{stack}` |" for name, account, stack in operators]
+    runners = workflow_runners(run)
+    if runners:
+        lines += [
+            "",
+            "## Workflow runners",
+            "",
+            "| agents | agent service account (its row above) | runner pool | workflow pods run as (its row above) |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [f"| {agents} | `{account}` | `{pool}` | `{worker}` |" for agents, account, pool, worker in runners]
     esc = stores(run)
     if esc:
         lines += [

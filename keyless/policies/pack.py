@@ -27,6 +27,7 @@ from keyless.core.pulumi_cloud import (
     looks_like_pulumi_token,
     pins_subject,
 )
+from keyless.core.runner import agent_login_problems
 from keyless.core.values import pinned_image
 from keyless.policies.props import at, contains_unknown, json_document, plain
 
@@ -389,6 +390,28 @@ def _operator_token(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> 
     return found
 
 
+# --- customer-managed workflow runners ------------------------------------------------------------
+
+
+def _runner_token(resource_type: str, props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
+    spec = pod_spec(resource_type, props)
+    volumes = _pulumi_token_volumes(spec)
+    found = []
+    for container in containers(spec):
+        env = {
+            str(variable.get("name")): variable.get("value")
+            for variable in container.get("env") or []
+            if isinstance(variable, Mapping)
+        }
+        folders = [
+            str(mount.get("mountPath"))
+            for mount in container.get("volumeMounts") or []
+            if isinstance(mount, Mapping) and mount.get("name") in volumes and not mount.get("subPath")
+        ]
+        found += [f"container {container.get('name')!r} {problem}" for problem in agent_login_problems(env, folders)]
+    return found
+
+
 # --- the stack as a whole ------------------------------------------------------------------------
 
 
@@ -583,6 +606,15 @@ POLICIES: tuple[Policy, ...] = (
         "sidecar in its podTemplate), never with accessTokenSecret or a PULUMI_ACCESS_TOKEN in envRefs or env.",
         OPERATOR_STACKS,
         _operator_token,
+    ),
+    Policy(
+        "workflow-runner-exchanges-its-token",
+        "A customer-managed workflow agent (a container with PULUMI_AGENT_* settings) exchanges its service "
+        "account's projected token for a runner token: PULUMI_AGENT_OIDC_TOKEN_FILE in a projected token for "
+        "urn:pulumi:org:<org>, PULUMI_AGENT_ORGANIZATION_NAME and PULUMI_AGENT_RUNNER_POOL_ID set, and no "
+        "PULUMI_AGENT_TOKEN.",
+        tuple(POD_SPEC_PATHS),
+        _runner_token,
     ),
     Policy(
         "login-pod-hardened",

@@ -34,6 +34,8 @@ EXAMPLE_ACCOUNT = "123456789012"
 EXAMPLE_PROJECT_NUMBER = "314159265358"
 EXAMPLE_EKS_OIDC_ID = "EXAMPLED539D4633E53DE1B71EXAMPLE"
 EXAMPLE_ENDPOINT = "203.0.113.10"
+EXAMPLE_POOL_ID = "0b9e6c1a-7d3f-4e52-9a61-2f8c4d7e5b10"
+EXAMPLE_POOL_TOKEN = "pul-" + "e" * 40
 EXAMPLE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkVYQU1QTEUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
 
 
@@ -97,6 +99,9 @@ class ProviderMocks(pulumi.runtime.Mocks):
             )
         elif typ == "aws:iam/role:Role":
             state["arn"] = f"arn:aws:iam::{EXAMPLE_ACCOUNT}:role/{state['name']}"
+        elif typ == "pulumiservice:index:AgentPool":
+            # The pool's creation-time token: a test proves it reaches nothing but the pool's state.
+            state.update(agentPoolId=EXAMPLE_POOL_ID, tokenValue=EXAMPLE_POOL_TOKEN)
         elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             host = str(state.get("url", "")).removeprefix("https://")
             state["arn"] = f"arn:aws:iam::{EXAMPLE_ACCOUNT}:oidc-provider/{host}"
@@ -205,6 +210,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                     state=decoded(state),
                     aliases=[alias.spec.name or alias.spec.type or alias.urn for alias in request.aliases]
                     + list(request.aliasURNs),
+                    secret_outputs=list(request.additionalSecretOutputs),
                 )
             )
         return response
