@@ -57,6 +57,12 @@ def create_cluster(config: StackConfig) -> Cluster:
         gke = GkeCluster("cluster", config.gke)
         cluster = Cluster(gke.issuer_url, gke.kubernetes_provider, gke.kubeconfig, gke.cluster_name)
         cluster.facts.update(cluster_name=gke.cluster_name, workload_pool=gke.workload_pool)
+    elif config.aks is not None:
+        from keyless.components.aks_cluster import AksCluster
+
+        aks = AksCluster("cluster", config.aks)
+        cluster = Cluster(aks.issuer_url, aks.kubernetes_provider, aks.kubeconfig, aks.cluster_name)
+        cluster.facts.update(azure_resource_group=aks.resource_group_name, azure_location=aks.location)
     elif config.eks is not None:
         from keyless.components.eks_cluster import EksCluster
 
@@ -91,6 +97,9 @@ def existing_cluster(config: StackConfig, needs: frozenset[str]) -> Cluster:
         cluster.facts["workload_pool"] = found.workload_pool.apply(
             lambda p: p or workload_pool(str(existing.gcp_project))
         )
+    if existing.identity_cloud == "aks":
+        cluster.facts["azure_resource_group"] = str(existing.azure_resource_group)
+        cluster.facts["azure_location"] = found.location.apply(lambda found: found or str(existing.azure_location))
     if existing.identity_cloud == "eks" and "oidc_provider_arn" in needs:
         cluster.facts["oidc_provider_arn"] = oidc_provider_arn(
             found.issuer_url, existing.oidc_provider_arn, lambda url: {"issuer_url": url}
@@ -126,8 +135,30 @@ def renamed(workload: WorkloadConfig, component: str, **options: Any) -> pulumi.
     return pulumi.ResourceOptions(aliases=stack_aliases(component, workload.earlier_resource_name), **options)
 
 
+@dataclass
+class Identities:
+    """What the identity modes are given across the stack: every service account of each mode
+    (an identity may be shared), and what each mode keeps between them."""
+
+    peers: dict[str, tuple[identity.Peer, ...]]
+    shared: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, config: StackConfig) -> Identities:
+        peers: dict[str, list[identity.Peer]] = {}
+        owners: list[tuple[WorkloadConfig | RunnerConfig, str]] = [
+            *((w, w.service_account) for w in config.workloads),
+            *((r, r.worker) for r in config.workflow_runners),
+        ]
+        for owner, account in owners:
+            if owner.identity_mode is not None:
+                peer = identity.Peer(owner.namespace, account, owner.identity_settings)
+                peers.setdefault(owner.identity_mode, []).append(peer)
+        return cls({mode: tuple(found) for mode, found in peers.items()})
+
+
 def cloud_identity(
-    cluster: Cluster, owner: WorkloadConfig | RunnerConfig, service_account: str
+    cluster: Cluster, modes: Identities, owner: WorkloadConfig | RunnerConfig, service_account: str
 ) -> identity.Created | None:
     """The cloud identity of a workload's (or a runner worker's) service account, created by its
     identity mode with what it needs of the cluster."""
@@ -141,6 +172,8 @@ def cloud_identity(
         settings=owner.identity_settings,
         cluster={fact: cluster.facts[fact] for fact in mode.needs},
         earlier_name=owner.earlier_resource_name if isinstance(owner, WorkloadConfig) else None,
+        peers=modes.peers.get(mode.name, ()),
+        shared=modes.shared.setdefault(mode.name, {}),
     )
     return mode.create(binding)
 
@@ -171,7 +204,7 @@ def create_namespaces(config: StackConfig, in_cluster: pulumi.ResourceOptions) -
 
 
 def create_workloads(
-    config: StackConfig, cluster: Cluster, namespaces: Namespaces
+    config: StackConfig, cluster: Cluster, modes: Identities, namespaces: Namespaces
 ) -> tuple[dict[str, WorkloadServiceAccount], dict[str, pulumi.Input[str] | None]]:
     """Per workload: its cloud identity (by its identity mode), and its ServiceAccount annotated for it."""
     accounts: dict[str, WorkloadServiceAccount] = {}
@@ -181,7 +214,7 @@ def create_workloads(
             "namespace": namespaces.name(workload.namespace),
             "name": workload.service_account,
         }
-        created = cloud_identity(cluster, workload, workload.service_account)
+        created = cloud_identity(cluster, modes, workload, workload.service_account)
         if created is not None and created.annotations:
             args["annotations"] = created.annotations
         identities[workload.resource_name] = None if created is None else created.identity
@@ -218,7 +251,11 @@ def create_esc_stores(config: StackConfig, namespaces: Namespaces, in_cluster: p
 
 
 def run_workflow_runners(
-    config: StackConfig, cluster: Cluster, namespaces: Namespaces, in_cluster: pulumi.ResourceOptions
+    config: StackConfig,
+    cluster: Cluster,
+    modes: Identities,
+    namespaces: Namespaces,
+    in_cluster: pulumi.ResourceOptions,
 ) -> dict[str, pulumi.Output[str]]:
     """Workflow runners whose agents exchange their own token; their pools' ids, by reference."""
     if not config.workflow_runners:
@@ -227,7 +264,7 @@ def run_workflow_runners(
 
     pools = {}
     for runner in config.workflow_runners:
-        worker = cloud_identity(cluster, runner, runner.worker)
+        worker = cloud_identity(cluster, modes, runner, runner.worker)
         args = config.workflow_runner_args(runner, None if worker is None else worker.annotations)
         options = namespaces.options(runner.namespace, in_cluster)
         pools[runner.reference] = KeylessWorkflowRunner(runner.resource_name, args, options).pool_id
@@ -294,10 +331,11 @@ def main() -> None:
     in_cluster = pulumi.ResourceOptions(providers=[cluster.kubernetes])
     namespaces = create_namespaces(config, in_cluster)
 
-    accounts, identities = create_workloads(config, cluster, namespaces)
+    modes = Identities.of(config)
+    accounts, identities = create_workloads(config, cluster, modes, namespaces)
     run_operator_stacks(config, cluster, accounts)
     create_esc_stores(config, namespaces, in_cluster)
-    pools = run_workflow_runners(config, cluster, namespaces, in_cluster)
+    pools = run_workflow_runners(config, cluster, modes, namespaces, in_cluster)
 
     trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url, pools))
 

@@ -130,6 +130,16 @@ CASES += [
         "accessTokenSecret hands the workspace a stored Pulumi token",
     ),
     (
+        "azure-role-not-subscription-wide",
+        "azure-native:authorization:RoleAssignment",
+        {
+            "roleDefinitionId": "/subscriptions/00000000-0000-4000-8000-000000000000/providers/Microsoft.Authorization/"
+            "roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c",
+            "scope": "/subscriptions/00000000-0000-4000-8000-000000000000",
+        },
+        "grants Contributor on the whole subscription 00000000-0000-4000-8000-000000000000",
+    ),
+    (
         "workflow-runner-exchanges-its-token",
         "kubernetes:batch/v1:Job",
         {
@@ -341,6 +351,11 @@ PASSING: dict[str, dict[str, Any]] = {
     },
     "kubernetes:core/v1:Secret": {"stringData": {"ca.crt": "-----BEGIN CERTIFICATE-----"}},
     "kubernetes:batch/v1:Job": _job(command=["/opt/pulumi-oidc/login.sh"]),
+    "azure-native:authorization:RoleAssignment": {
+        "roleDefinitionId": "/subscriptions/00000000-0000-4000-8000-000000000000/providers/Microsoft.Authorization/"
+        "roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "scope": "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/app",
+    },
     "kubernetes:core/v1:ConfigMap": {"data": {"login.sh": login_script()}},
 }
 

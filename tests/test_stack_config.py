@@ -35,8 +35,8 @@ def test_every_committed_stack_file_is_valid(stack: str) -> None:
 
 BAD_CONFIGS = [
     (
-        lambda c: _with(c, "keyless:cloud", "aks"),
-        "keyless:cloud: 'aks' is not accepted; expected one of: gke, eks, existing",
+        lambda c: _with(c, "keyless:cloud", "openshift"),
+        "keyless:cloud: 'openshift' is not accepted; expected one of: gke, eks, aks, existing",
     ),
     (lambda c: _with(c, "keyless:organization", ""), "keyless:organization: '' is empty; expected a non-empty string"),
     (lambda c: _with(c, "keyless:organization", None), "keyless:organization: missing; it is required"),

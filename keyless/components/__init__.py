@@ -1,7 +1,7 @@
 """Reusable Pulumi components for keyless Kubernetes access to Pulumi Cloud and cloud accounts.
 
 Each component lives in its own module and pulls in only the provider SDK it needs;
-``from components import IrsaRole`` loads ``pulumi_aws.iam`` and nothing of Google Cloud.
+``from components import IrsaRole`` loads ``pulumi_aws.iam`` and nothing of Google Cloud or Azure.
 """
 
 from importlib import import_module
@@ -14,6 +14,12 @@ from keyless.core.problems import InvalidArgumentError
 from keyless.core.pulumi_cloud import PermissionLevel, TokenType
 
 _EXPORTS = {
+    "AksCluster": "aks_cluster",
+    "AksClusterArgs": "aks_cluster",
+    "AzureWorkloadIdentity": "azure_workload_identity",
+    "AzureWorkloadIdentityArgs": "azure_workload_identity",
+    "AzureRoleAssignment": "azure_workload_identity",
+    "AzureServiceAccount": "azure_workload_identity",
     "GkeCluster": "gke_cluster",
     "GkeClusterArgs": "gke_cluster",
     "GcpWorkloadIdentity": "gcp_workload_identity",
@@ -52,6 +58,12 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AksCluster",
+    "AksClusterArgs",
+    "AzureRoleAssignment",
+    "AzureServiceAccount",
+    "AzureWorkloadIdentity",
+    "AzureWorkloadIdentityArgs",
     "EksCluster",
     "EksClusterArgs",
     "EksOidcProvider",
@@ -96,6 +108,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from keyless.components.aks_cluster import AksCluster, AksClusterArgs
+    from keyless.components.azure_workload_identity import (
+        AzureRoleAssignment,
+        AzureServiceAccount,
+        AzureWorkloadIdentity,
+        AzureWorkloadIdentityArgs,
+    )
     from keyless.components.eks_cluster import EksCluster, EksClusterArgs
     from keyless.components.eks_oidc_provider import EksOidcProvider, EksOidcProviderArgs
     from keyless.components.eks_pod_identity import EksPodIdentity, EksPodIdentityArgs

@@ -28,6 +28,13 @@ class EksClusterLookup(TypedDict):
     """Region of the cluster (default: the AWS provider's)."""
 
 
+class AksClusterLookup(TypedDict):
+    resource_group_name: str
+    """Resource group of the cluster."""
+    cluster_name: str
+    """Name of the cluster (it must have its OIDC issuer on)."""
+
+
 class ExistingClusterArgs(TypedDict):
     issuer_url: NotRequired[pulumi.Input[str]]
     """The cluster's OIDC issuer; required unless a lookup derives it."""
@@ -39,6 +46,8 @@ class ExistingClusterArgs(TypedDict):
     """Look the cluster up on GKE (it must have Workload Identity enabled)."""
     eks: NotRequired[EksClusterLookup]
     """Look the cluster up on EKS."""
+    aks: NotRequired[AksClusterLookup]
+    """Look the cluster up on AKS (its kubeconfig: the user credentials, which may run kubelogin)."""
 
 
 def _require_workload_identity(cluster_name: str, configs: list[object]) -> str:
@@ -62,6 +71,8 @@ class ExistingCluster(pulumi.ComponentResource):
     """GKE only: the cluster's workload identity pool."""
     cluster_arn: pulumi.Output[str | None]
     """EKS lookup only: the cluster's ARN (EKS Pod Identity needs it)."""
+    location: pulumi.Output[str | None]
+    """AKS lookup only: the cluster's region (its workloads' identities are created there)."""
 
     def __init__(self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         checked = validated(EXISTING_CLUSTER, args)
@@ -71,9 +82,11 @@ class ExistingCluster(pulumi.ComponentResource):
         derived_kubeconfig: pulumi.Output[str] | None = None
         self.workload_pool = pulumi.Output.from_input(None)
         self.cluster_arn = pulumi.Output.from_input(None)
+        self.location = pulumi.Output.from_input(None)
 
         gke_lookup = checked["gke"]
         eks_lookup = checked["eks"]
+        aks_lookup = checked["aks"]
         if gke_lookup is not None:
             import pulumi_gcp.container as gke
 
@@ -105,6 +118,24 @@ class ExistingCluster(pulumi.ComponentResource):
             ).apply(
                 lambda parts: eks_kubeconfig(eks_lookup["cluster_name"], parts[0], parts[1], eks_lookup.get("region"))
             )
+        elif aks_lookup is not None:
+            import pulumi_azure_native.containerservice as aks
+
+            from keyless.core.azure import aks_issuer_url, kubeconfig_from_credentials
+
+            found_aks = aks.get_managed_cluster_output(
+                resource_group_name=aks_lookup["resource_group_name"],
+                resource_name=aks_lookup["cluster_name"],
+                opts=invoke_opts,
+            )
+            issuer_url = found_aks.oidc_issuer_profile.apply(aks_issuer_url)
+            self.location = found_aks.location
+            derived_kubeconfig = aks.list_managed_cluster_user_credentials_output(
+                resource_group_name=aks_lookup["resource_group_name"],
+                resource_name=aks_lookup["cluster_name"],
+                format="exec",
+                opts=invoke_opts,
+            ).kubeconfigs.apply(kubeconfig_from_credentials)
         if checked["issuer_url"] is not None:
             issuer_url = pulumi.Output.from_input(checked["issuer_url"])
 
@@ -126,5 +157,6 @@ class ExistingCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
                 "workload_pool": self.workload_pool,
                 "cluster_arn": self.cluster_arn,
+                "location": self.location,
             }
         )

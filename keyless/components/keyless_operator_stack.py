@@ -65,6 +65,8 @@ class KeylessOperatorStackArgs(TypedDict):
     """The longest update this stack runs (default 45m): the token must outlive it."""
     refresh_percent: NotRequired[int]
     """Renew after this share of the token's lifetime (default 50)."""
+    pod_labels: NotRequired[Mapping[str, str]]
+    """Labels on the workspace pod, e.g. ``azure.workload.identity/use`` for an Azure identity."""
 
 
 class KeylessOperatorStack(pulumi.ComponentResource):
@@ -98,7 +100,11 @@ class KeylessOperatorStack(pulumi.ComponentResource):
             sidecar.app_env,
             sidecar.app_volume_mounts,
             sidecar.pod_security_context,
-        ).apply(lambda parts: workspace_pod_template(*parts))
+        ).apply(
+            lambda parts: workspace_pod_template(
+                parts[0], parts[1], parts[2], parts[3], parts[4], checked["pod_labels"]
+            )
+        )
         k8s.apiextensions.CustomResource(
             name,
             api_version=API_VERSION,

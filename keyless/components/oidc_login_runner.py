@@ -69,6 +69,9 @@ class OidcLoginRunnerArgs(TypedDict):
     canary_schedule: NotRequired[str]
     """Also run the login check on this cron schedule (e.g. "0 * * * *"), as a CronJob with the same pod:
     it proves the trust still holds after the issuer's policies, thumbprints or roles change."""
+    pod_labels: NotRequired[Mapping[str, str]]
+    """More labels on the Job's (and the canary's) pods, e.g. ``azure.workload.identity/use`` for an
+    Azure identity, whose webhook selects pods by it."""
     esc_environments: NotRequired[Sequence[str]]
     """ESC environments (<org>/<project>/<env>) the login also opens with the token obtained, values
     discarded: it fails on a refusal (exit 4), a missing environment (5) or an unreadable answer (6)."""
@@ -246,6 +249,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
             opts=child_opts(self, depends_on=wait_for),
         )
         labels = pod_labels(name)
+        extra = dict(checked["pod_labels"] or {})
         pod = runner_pod_spec(
             image=checked["image"],
             service_account_name=checked["service_account_name"],
@@ -279,7 +283,9 @@ class OidcLoginRunner(pulumi.ComponentResource):
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=0,
                 active_deadline_seconds=checked["active_deadline_seconds"],
-                template=k8s.core.v1.PodTemplateSpecArgs(metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels={**labels, **extra}), spec=pod
+                ),
             ),
             opts=child_opts(self, depends_on=job_waits_for),
         )
@@ -303,7 +309,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
                             backoff_limit=0,
                             active_deadline_seconds=checked["active_deadline_seconds"],
                             template=k8s.core.v1.PodTemplateSpecArgs(
-                                metadata=k8s.meta.v1.ObjectMetaArgs(labels=canary_labels), spec=pod
+                                metadata=k8s.meta.v1.ObjectMetaArgs(labels={**canary_labels, **extra}), spec=pod
                             ),
                         ),
                     ),

@@ -17,7 +17,7 @@ from keyless.config import sections
 from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, RunnerConfig, StackConfig, WorkloadConfig
 from keyless.config.read import RawConfig, parse_structured
 from keyless.config.sections import DEPRECATED, PREFIX
-from keyless.core import aws, esc, gcp, runner
+from keyless.core import aws, azure, esc, gcp, runner
 from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.naming import earlier_workload_names
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
@@ -174,6 +174,11 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
             problems.append(
                 Problem(f"{PREFIX}eks", MISSING, "missing", "the EKS cluster's clusterName and kubernetesVersion")
             )
+    elif cloud == "aks":
+        if not isinstance(config.get("aks"), Mapping):
+            problems.append(Problem(f"{PREFIX}aks", MISSING, "missing", "the AKS cluster's clusterName and location"))
+        elif config["aks"].get("location") is None and not values.get("azure-native:location"):
+            problems.append(Problem(f"{PREFIX}aks.location", MISSING, "missing; set it, or azure-native:location"))
     elif cloud == "existing":
         existing = config.get("existing")
         if not isinstance(existing, Mapping):
@@ -196,6 +201,28 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
     )
     problems += _operator_stacks(config, maximum)
     problems += _workflow_runners(config, identity_cloud, maximum)
+    problems += _across(config, identity_cloud)
+    return problems
+
+
+def _across(config: Mapping[str, Any], identity_cloud: str | None) -> list[Problem]:
+    """Each mode's rules over all its workloads at once (e.g. credentials per shared identity)."""
+    members: dict[str, list[tuple[str, identity.Peer]]] = {}
+    for index, workload in enumerate(config.get("workloads") or []):
+        mode = _mode_of(workload, identity_cloud)
+        if mode is None or mode.check_all is None or not isinstance(workload, Mapping):
+            continue
+        peer = identity.Peer(
+            str(workload.get("namespace")),
+            str(workload.get("service_account")),
+            {name: workload.get(name) for name in mode.fields},
+        )
+        members.setdefault(mode.name, []).append((f"{PREFIX}workloads[{index}]", peer))
+    problems = []
+    for name, found in members.items():
+        check = identity.get(name).check_all
+        assert check is not None
+        problems += check(found)
     return problems
 
 
@@ -214,15 +241,39 @@ def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str,
                 "one of them: the lookup derives the issuer, and which one would win is not defined",
             )
         )
-    if has_lookup and identity_cloud in ("gke", "eks"):
-        name_rule = gcp.cluster_name if identity_cloud == "gke" else aws.cluster_name
-        problems += name_rule(f"{here}.lookup.clusterName", lookup["cluster_name"])
+    name_rules = {"gke": gcp.cluster_name, "eks": aws.cluster_name, "aks": azure.cluster_name}
+    if has_lookup and identity_cloud in name_rules:
+        problems += name_rules[identity_cloud](f"{here}.lookup.clusterName", lookup["cluster_name"])
     if has_lookup and identity_cloud == "none":
         problems.append(
             Problem(
-                f"{here}.lookup", MISSING, "a lookup needs identityCloud gke or eks, to know where to look; got 'none'"
+                f"{here}.lookup",
+                MISSING,
+                "a lookup needs identityCloud gke, eks or aks, to know where to look; got 'none'",
             )
         )
+    if has_lookup and identity_cloud == "aks" and lookup.get("resource_group_name") is None:
+        problems.append(
+            Problem(f"{here}.lookup.resourceGroupName", MISSING, "missing; an AKS lookup needs the cluster's group")
+        )
+    if identity_cloud != "aks" and lookup.get("resource_group_name") is not None:
+        problems.append(Problem(f"{here}.lookup.resourceGroupName", MISSING, "applies to identityCloud 'aks' only"))
+    if identity_cloud != "aks" and existing.get("identity_resource_group") is not None:
+        problems.append(Problem(f"{here}.identityResourceGroup", MISSING, "applies to identityCloud 'aks' only"))
+    if identity_cloud == "aks" and not has_lookup:
+        if existing.get("identity_resource_group") is None:
+            problems.append(
+                Problem(
+                    f"{here}.identityResourceGroup",
+                    MISSING,
+                    "missing; without a lookup, the resource group for the workloads' identities",
+                    f"a resource group, or {here}.lookup.clusterName and resourceGroupName",
+                )
+            )
+        if not values.get("azure-native:location"):
+            problems.append(
+                Problem("azure-native:location", MISSING, "missing; the region of the workloads' identities")
+            )
     if has_lookup and identity_cloud == "gke" and lookup.get("location") is None:
         problems.append(
             Problem(f"{here}.lookup.location", MISSING, "missing; a GKE lookup needs the cluster's region or zone")
@@ -264,6 +315,8 @@ def _provider_config(values: Mapping[str, Any], cloud: Any, identity_cloud: Any)
         problems += gcp.project_id("gcp:project", values["gcp:project"])
     if values.get("aws:region") and "eks" in (cloud, identity_cloud):
         problems += aws.region("aws:region", values["aws:region"])
+    if values.get("azure-native:location") and "aks" in (cloud, identity_cloud):
+        problems += azure.location("azure-native:location", values["azure-native:location"])
     return problems
 
 
@@ -346,6 +399,18 @@ def _workflow_runners(config: Mapping[str, Any], identity_cloud: str | None, max
         if not isinstance(entry, Mapping):
             continue
         here = f"{PREFIX}workflowRunners[{index}]"
+        mode = _mode_of(entry, identity_cloud)
+        if mode is not None and mode.pod_labels:
+            problems.append(
+                Problem(
+                    f"{here}.identityMode",
+                    mode.name,
+                    f"needs the label {', '.join(f'{k}={v}' for k, v in mode.pod_labels.items())} on the pods that "
+                    "use it, and the agent starts the workflow pods from its own spec, which this stack cannot label",
+                    "a runner on a cluster whose mode needs no pod label, or the label set in the agent's worker "
+                    "pod template by hand",
+                )
+            )
         namespace = str(entry.get("namespace"))
         if namespace in others:
             problems.append(
@@ -424,7 +489,8 @@ def _identity(here: str, workload: Mapping[str, Any], identity_cloud: str | None
     for field in identity.fields():
         if workload.get(field) is not None and field not in own:
             modes = ", ".join(identity.declaring(field))
-            this = f"this workload's is {mode.name!r}" if mode is not None else "this workload has none"
+            whose = "this workload's" if "workloads[" in here else "its worker's"
+            this = f"{whose} is {mode.name!r}" if mode is not None else f"{whose} is none"
             problems.append(Problem(f"{here}.{camel(field)}", MISSING, f"applies to identityMode {modes} only; {this}"))
     return problems
 
@@ -482,8 +548,12 @@ def _model(
     earlier = earlier_workload_names([(w.namespace, w.service_account) for w in workloads])
     workloads = tuple(replace(w, earlier_resource_name=earlier[(w.namespace, w.service_account)]) for w in workloads)
     issuer = sections.ISSUER.resolved(config.get("issuer") or {})
-    gke = eks = existing = None
-    if cloud == "gke":
+    gke = eks = aks = existing = None
+    if cloud == "aks":
+        aks_values = sections.AKS.resolved(config["aks"])
+        aks_values["location"] = aks_values.get("location") or values["azure-native:location"]
+        aks = {key: value for key, value in aks_values.items() if value is not None}
+    elif cloud == "gke":
         gke = sections.GKE.resolved(config["gke"])
     elif cloud == "eks":
         eks_values = sections.EKS.resolved(config["eks"])
@@ -520,6 +590,7 @@ def _model(
         create_namespaces=bool(config["create_namespaces"]),
         gke=cast(Any, gke),
         eks=eks,
+        aks=cast(Any, aks),
         existing=existing,
         warnings=warnings,
     )
@@ -573,9 +644,13 @@ def _existing_model(existing: Mapping[str, Any], kubeconfig: Any, values: Mappin
         }
     elif lookup.get("cluster_name") is not None and identity_cloud == "eks":
         args["eks"] = {"cluster_name": lookup["cluster_name"], "region": values.get("aws:region") or ""}
+    elif lookup.get("cluster_name") is not None and identity_cloud == "aks":
+        args["aks"] = {"cluster_name": lookup["cluster_name"], "resource_group_name": lookup["resource_group_name"]}
     return ExistingConfig(
         identity_cloud=cast(Any, identity_cloud),
         cluster_args=cast(Any, args),
         gcp_project=values.get("gcp:project"),
         oidc_provider_arn=existing.get("oidc_provider_arn"),
+        azure_resource_group=lookup.get("resource_group_name") or existing.get("identity_resource_group"),
+        azure_location=values.get("azure-native:location"),
     )

@@ -17,6 +17,7 @@ from keyless.core.naming import workload_resource_name
 from keyless.core.runner import runner_policy, worker_service_account
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
+    from keyless.components.aks_cluster import AksClusterArgs
     from keyless.components.eks_cluster import EksClusterArgs
     from keyless.components.eks_oidc_provider import EksOidcProviderArgs
     from keyless.components.existing_cluster import ExistingClusterArgs
@@ -28,8 +29,8 @@ if TYPE_CHECKING:  # the components' arg types, for type checking only: no provi
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
     from keyless.components.restricted_namespace import RestrictedNamespaceArgs
 
-Cloud = Literal["gke", "eks", "existing"]
-IdentityCloud = Literal["gke", "eks", "none"]
+Cloud = Literal["gke", "eks", "aks", "existing"]
+IdentityCloud = Literal["gke", "eks", "aks", "none"]
 
 
 POOL_STAND_IN = "pool-created-by-this-stack"
@@ -67,6 +68,10 @@ class WorkloadConfig:
     @property
     def resource_name(self) -> str:
         return workload_resource_name(self.namespace, self.service_account)
+
+    def pod_labels(self) -> dict[str, str]:
+        """Labels its identity mode needs on its pods (e.g. Azure's webhook selects pods by one)."""
+        return dict(identity.get(self.identity_mode).pod_labels) if self.identity_mode else {}
 
     def login_flags(self) -> dict[str, Any]:
         """The login Job's token type and its team/user, as ``OidcLoginRunner`` args."""
@@ -119,6 +124,10 @@ class ExistingConfig:
     cluster_args: ExistingClusterArgs = field(repr=False)
     gcp_project: str | None = None
     oidc_provider_arn: str | None = None
+    azure_resource_group: str | None = None
+    """AKS: where the workloads' identities are created (the looked-up cluster's group, or the one given)."""
+    azure_location: str | None = None
+    """AKS: their region when no lookup gives the cluster's (azure-native:location)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,8 @@ class StackConfig:
     gke: GkeClusterArgs | None = None
     """``GkeCluster`` args."""
     eks: EksConfig | None = None
+    aks: AksClusterArgs | None = None
+    """``AksCluster`` args."""
     existing: ExistingConfig | None = None
     operator_stacks: tuple[dict[str, Any], ...] = ()
     """Each Operator stack's config: its ``workload`` (namespace/serviceAccount) and its Stack's fields."""
@@ -206,6 +217,7 @@ class StackConfig:
                 "namespace": workload.namespace,
                 "service_account_name": workload.service_account,
                 "organization": self.organization,
+                **({"pod_labels": workload.pod_labels()} if workload.pod_labels() else {}),
             },
         )
 
@@ -290,6 +302,9 @@ class StackConfig:
         environments = self.esc_environments()
         if environments:
             args["esc_environments"] = environments
+        labels = workload.pod_labels()
+        if labels:
+            args["pod_labels"] = labels
         return cast("OidcLoginRunnerArgs", args)
 
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from keyless import identity
-from keyless.core import aws, esc, gcp, kubernetes, login_job, operator, pulumi_cloud, runner
+from keyless.core import aws, azure, esc, gcp, kubernetes, login_job, operator, pulumi_cloud, runner
 from keyless.core.problems import Problem
 from keyless.core.spec import Field, Spec, required
 from keyless.core.values import boolean, choice, list_of, pattern, text
@@ -27,6 +27,7 @@ class Cloud(StrEnum):
 
     GKE = "gke"
     EKS = "eks"
+    AKS = "aks"
     EXISTING = "existing"
 
 
@@ -35,12 +36,14 @@ class IdentityCloud(StrEnum):
 
     GKE = "gke"
     EKS = "eks"
+    AKS = "aks"
     NONE = "none"
 
 
 def _identity_mode_field(whose: str = "the workload") -> Field:
     offered = {
-        cloud: [mode.name for mode in identity.offered(cloud)] for cloud in (IdentityCloud.EKS, IdentityCloud.GKE)
+        cloud: [mode.name for mode in identity.offered(cloud)]
+        for cloud in (IdentityCloud.EKS, IdentityCloud.GKE, IdentityCloud.AKS)
     }
     described = "; ".join(f"{cloud.upper()}: {' or '.join(names)}" for cloud, names in offered.items() if names)
     return Field(
@@ -120,24 +123,45 @@ EKS = aws.EKS_CLUSTER.only(
     },
 )
 
+AKS = azure.AKS_CLUSTER.only(
+    "cluster_name",
+    "resource_group_name",
+    "kubernetes_version",
+    "node_count",
+    "vm_size",
+    "disable_local_accounts",
+    "admin_group_object_ids",
+    "enforce_network_policy",
+    "deletion_protection",
+).extend(
+    "aks", {"location": Field(azure.location, doc="Azure region of the cluster (default: azure-native:location).")}
+)
+
 LOOKUP = Spec(
     "lookup",
     {
         "cluster_name": Field(text, doc="Name of the cluster to look up (derives the issuer and a kubeconfig)."),
         "location": Field(gcp.location, doc="GKE: the cluster's region or zone."),
+        "resource_group_name": Field(azure.resource_group_name, doc="AKS: the cluster's resource group."),
     },
 )
 EXISTING = Spec(
     "existing",
     {
         "identity_cloud": required(
-            choice(IdentityCloud), doc="Cloud identities for the workloads: gke, eks or none (Pulumi Cloud only)."
+            choice(IdentityCloud),
+            doc="Cloud identities for the workloads: gke, eks, aks or none (Pulumi Cloud only).",
         ),
         "issuer_url": Field(
             pulumi_cloud.cluster_issuer_url, doc="The cluster's OIDC issuer, exactly as its tokens' iss."
         ),
         "context": Field(text, doc="Kubeconfig context to use (default: its current context)."),
-        "lookup": Field(kind="object", spec=LOOKUP, doc="Look the cluster up on GKE or EKS."),
+        "lookup": Field(kind="object", spec=LOOKUP, doc="Look the cluster up on GKE, EKS or AKS."),
+        "identity_resource_group": Field(
+            azure.resource_group_name,
+            doc="AKS without a lookup: the resource group the workloads' identities are created in "
+            "(region: azure-native:location).",
+        ),
         "oidc_provider_arn": Field(
             aws.oidc_provider_arn, doc="EKS: the cluster's IAM OIDC provider; omit to create one."
         ),
@@ -267,7 +291,7 @@ def _stack(registry: tuple[str, ...]) -> Spec:
     return Spec(
         NAMESPACE,
         {
-            "cloud": required(choice(Cloud), doc="Where the cluster comes from: gke, eks or existing."),
+            "cloud": required(choice(Cloud), doc="Where the cluster comes from: gke, eks, aks or existing."),
             "organization": _TRUST["organization"],
             "pod_security_level": replace(
                 kubernetes.RESTRICTED_NAMESPACE.fields["pod_security_level"],
@@ -281,6 +305,7 @@ def _stack(registry: tuple[str, ...]) -> Spec:
             ),
             "gke": Field(kind="object", spec=GKE, doc="cloud gke: the GKE cluster to create."),
             "eks": Field(kind="object", spec=EKS, doc="cloud eks: the EKS cluster to create (region: aws:region)."),
+            "aks": Field(kind="object", spec=AKS, doc="cloud aks: the AKS cluster to create."),
             "existing": Field(kind="object", spec=EXISTING, doc="cloud existing: the cluster someone else runs."),
             "kubeconfig": Field(text, doc="cloud existing: a kubeconfig for the cluster, set as a secret."),
             "workloads": required(

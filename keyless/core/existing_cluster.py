@@ -1,4 +1,4 @@
-"""A cluster someone else runs: it is named by its issuer and a kubeconfig, or looked up on GKE/EKS."""
+"""A cluster someone else runs: it is named by its issuer and a kubeconfig, or looked up on GKE, EKS or AKS."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from keyless.core.aws import EKS_LOOKUP
+from keyless.core.azure import AKS_LOOKUP
 from keyless.core.gcp import GKE_LOOKUP
 from keyless.core.problems import MISSING, Problem
 from keyless.core.pulumi_cloud import cluster_issuer_url
@@ -14,13 +15,13 @@ from keyless.core.values import text
 
 
 def _one_source(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
-    lookups = [name for name in ("gke", "eks") if values.get(name) is not None]
+    lookups = [name for name in ("gke", "eks", "aks") if values.get(name) is not None]
     if len(lookups) > 1:
         return [
             Problem(
                 keys.here,
                 MISSING,
-                f"{keys.name('gke')} and {keys.name('eks')} were both given",
+                f"{' and '.join(keys.names(lookups))} were all given",
                 "at most one cluster lookup",
             )
         ]
@@ -31,7 +32,7 @@ def _one_source(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
                 keys.of("issuer_url"),
                 MISSING,
                 "missing",
-                "the cluster's OIDC issuer URL, or a gke/eks lookup that derives it",
+                "the cluster's OIDC issuer URL, or a gke/eks/aks lookup that derives it",
             )
         )
     if not lookups and values.get("kubeconfig") is None:
@@ -40,7 +41,7 @@ def _one_source(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
                 keys.of("kubeconfig"),
                 MISSING,
                 "missing",
-                "a kubeconfig for the cluster, or a gke/eks lookup that builds one",
+                "a kubeconfig for the cluster, or a gke/eks/aks lookup that builds one",
             )
         )
     return problems
@@ -54,6 +55,7 @@ EXISTING_CLUSTER = Spec(
         "context": Field(text),
         "gke": Field(kind="object", spec=GKE_LOOKUP),
         "eks": Field(kind="object", spec=EKS_LOOKUP),
+        "aks": Field(kind="object", spec=AKS_LOOKUP),
     },
     (_one_source,),
 )

@@ -181,6 +181,7 @@ LOGIN_JOB = Spec(
         "network_policy": Field(boolean, True, "bool"),
         "canary_schedule": Field(cron_schedule),
         "esc_environments": Field(list_of(esc_environment_ref), (), "list"),
+        "pod_labels": Field(kind="map"),
     },
     (_login_flags,),
 )

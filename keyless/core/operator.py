@@ -104,6 +104,7 @@ OPERATOR_STACK = Spec(
         "exchanged_token_lifetime": Field(duration, DEFAULT_LIFETIME),
         "longest_update": Field(duration, DEFAULT_LONGEST_UPDATE),
         "refresh_percent": Field(int_range(10, 90), DEFAULT_REFRESH_PERCENT, "int"),
+        "pod_labels": Field(kind="map"),
     },
     (*_LOGIN.rules, _one_source, _lifetime_covers_the_longest_update),
 )
@@ -146,15 +147,18 @@ def workspace_pod_template(
     app_env: list[dict[str, Any]],
     app_mounts: list[dict[str, Any]],
     pod_security: Mapping[str, Any],
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """What the ``podTemplate`` adds to the Operator's workspace pod: the refresher as a native
     sidecar, its volumes, the ``fsGroup``, and the ``pulumi`` container's credentials folder (the
-    Operator merges containers by name and keeps its own init containers)."""
+    Operator merges containers by name and keeps its own init containers), and the labels an
+    identity needs on the pod."""
     return {
+        **({"metadata": {"labels": dict(labels)}} if labels else {}),
         "spec": {
             "securityContext": dict(pod_security),
             "initContainers": init_containers,
             "containers": [{"name": "pulumi", "env": app_env, "volumeMounts": app_mounts}],
             "volumes": volumes,
-        }
+        },
     }

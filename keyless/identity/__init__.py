@@ -11,6 +11,7 @@ doctor ask the registry; nothing else names a mode.
          podIdentity        an IAM role trusting pods.eks.amazonaws.com, bound by a Pod Identity association
     GKE  gcpServiceAccount  a Google service account the ServiceAccount impersonates (annotated)
          direct             project roles granted to the ServiceAccount's own principal
+    AKS  azureWorkloadIdentity  a user-assigned identity trusting the account (annotated; its pods labelled)
 
 Adding a mode is a module that calls :func:`register` (imported below for the built-in ones), its
 tests and its docs. A mode's module imports no provider SDK at import time: the stack config and
@@ -29,6 +30,7 @@ from keyless.core.spec import Field
 if TYPE_CHECKING:
     import pulumi
 
+    from keyless.core.problems import Problem
     from keyless.record import Registration
 
 FACTS = {
@@ -39,11 +41,22 @@ FACTS = {
     "workload_pool": "the cluster's Workload Identity pool",
     "gcp_project": "the Google Cloud project",
     "project_number": "the Google Cloud project's number (looked up once per stack)",
+    "azure_resource_group": "the resource group for Azure identities (the cluster's)",
+    "azure_location": "the Azure region for identities (the cluster's)",
 }
 """What a mode may need of the cluster, by name."""
 
 LOOKUP_FACTS = frozenset({"cluster_name", "cluster_arn"})
 """Facts of a cluster someone else runs that only a lookup gives (an issuer and kubeconfig do not)."""
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A service account of the stack whose identity comes from the same mode."""
+
+    namespace: str
+    service_account: str
+    settings: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,11 @@ class Binding:
     """The facts the mode needs (:data:`FACTS`), as Inputs."""
     earlier_name: str | None = None
     """The name stacks deployed before the "." join gave the workload's resources."""
+    peers: tuple[Peer, ...] = ()
+    """Every service account of the stack with this mode, this one included (for identities
+    several of them share)."""
+    shared: dict[str, Any] = field(default_factory=dict)
+    """What the mode keeps across the bindings of one program run (an identity already created)."""
 
     def options(self, component: str) -> pulumi.ResourceOptions:
         """Options for the mode's component (type ``keyless:index:<component>``): its earlier name
@@ -77,6 +95,11 @@ class Created:
 
     identity: pulumi.Input[str]
     annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+CheckAll = Callable[[Sequence[tuple[str, Peer]]], list["Problem"]]
+"""A rule over every service account with the mode, each with its config key (e.g. a limit per
+shared identity)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,10 @@ class Mode:
     """The audience of a cloud token its pods also carry: a token for the cloud, not Pulumi Cloud."""
     guardrails: tuple[str, ...] = ()
     """Names of the policies that check what it creates."""
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels the pods of its workloads must carry for the identity to reach them (its webhook
+    selects pods, not accounts); pods this project does not start cannot get them."""
+    check_all: CheckAll | None = None
 
 
 _REGISTRY: dict[str, Mode] = {}
@@ -165,7 +192,13 @@ def version() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-from keyless.identity import direct, gcp_service_account, irsa, pod_identity  # noqa: E402  (they register)
+from keyless.identity import (  # noqa: E402  (they register)
+    azure_workload_identity,
+    direct,
+    gcp_service_account,
+    irsa,
+    pod_identity,
+)
 
 __all__ = [
     "FACTS",
@@ -174,6 +207,8 @@ __all__ = [
     "Binding",
     "Created",
     "Mode",
+    "Peer",
+    "azure_workload_identity",
     "declaring",
     "default",
     "direct",

@@ -12,6 +12,8 @@ VERSION = __version__
 
 
 def served_components() -> list[type[pulumi.ComponentResource]]:
+    from keyless.components.aks_cluster import AksCluster
+    from keyless.components.azure_workload_identity import AzureWorkloadIdentity
     from keyless.components.eks_cluster import EksCluster
     from keyless.components.eks_oidc_provider import EksOidcProvider
     from keyless.components.eks_pod_identity import EksPodIdentity
@@ -37,6 +39,8 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
         EksOidcProvider,
         IrsaRole,
         EksPodIdentity,
+        AksCluster,
+        AzureWorkloadIdentity,
         ExistingCluster,
         RestrictedNamespace,
         WorkloadServiceAccount,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from keyless.core import aws, gcp, issuers
+from keyless.core import aws, azure, gcp, issuers
 from keyless.core.exchange import empty_rules, pinned_account, unquoted_nested_paths
 from keyless.core.login_job import runs_oidc_login, script_token_leaks
 from keyless.core.problems import UNKNOWN
@@ -390,6 +390,16 @@ def _operator_token(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> 
     return found
 
 
+# --- Azure ----------------------------------------------------------------------------------------
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+
+
+def _subscription_wide(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    broad = azure.broad_grant(props.get("roleDefinitionId"), props.get("scope"))
+    return [f"grants {broad}: scope it to a resource group or a resource, with the least role"] if broad else []
+
+
 # --- customer-managed workflow runners ------------------------------------------------------------
 
 
@@ -569,6 +579,13 @@ POLICIES: tuple[Policy, ...] = (
         "whole pool (principalSet://…) or a wildcard.",
         SA_IAM,
         _one_service_account,
+    ),
+    Policy(
+        "azure-role-not-subscription-wide",
+        "An Azure identity holds no Owner, Contributor, User Access Administrator or Role Based Access Control "
+        "Administrator role on a whole subscription: scope its roles to a resource group or a resource.",
+        (ROLE_ASSIGNMENT,),
+        _subscription_wide,
     ),
     Policy(
         "no-stored-pulumi-token",

@@ -16,14 +16,17 @@ from typing import Any
 import yaml
 
 from keyless.config.read import from_stack_file, project_main
+from keyless.core.azure import role_name
 from keyless.core.login_request import LoginRequest
 from keyless.core.problems import InvalidArgumentError
 from keyless.preview.engine import (
     EXAMPLE_ACCOUNT,
+    EXAMPLE_AKS_OIDC_ID,
     EXAMPLE_CA,
     EXAMPLE_EKS_OIDC_ID,
     EXAMPLE_ENDPOINT,
     EXAMPLE_PROJECT_NUMBER,
+    EXAMPLE_TENANT,
     ProgramRun,
     Registration,
     Secret,
@@ -41,6 +44,8 @@ _PLACEHOLDERS = {
     EXAMPLE_ENDPOINT: "<endpoint>",
     EXAMPLE_CA: "<ca-data>",
     EXAMPLE_PROJECT_NUMBER: "<project-number>",
+    EXAMPLE_TENANT: "<tenant-id>",
+    EXAMPLE_AKS_OIDC_ID: "<aks-oidc-id>",
 }
 # Files are numbered so that `kubectl apply -f` on the folder creates what others refer to first.
 _APPLY_ORDER = {
@@ -55,6 +60,9 @@ _APPLY_ORDER = {
     "kubernetes:external-secrets.io/v1:ClusterSecretStore": 7,
     "kubernetes:external-secrets.io/v1:ExternalSecret": 8,
 }
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 _AUTO_SUFFIX = re.compile(r"-[0-9a-f]{8}\b")
 
 # The inputs worth reading per resource type, as dotted paths into the registered inputs.
@@ -88,6 +96,18 @@ _INTERESTING: dict[str, tuple[str, ...]] = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url", "clientIdLists", "thumbprintLists"),
     "aws:iam/role:Role": ("description", "permissionsBoundary"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
+    "azure-native:containerservice:ManagedCluster": (
+        "resourceName",
+        "location",
+        "enableRBAC",
+        "disableLocalAccounts",
+        "oidcIssuerProfile.enabled",
+        "securityProfile.workloadIdentity.enabled",
+        "networkProfile.networkPolicy",
+    ),
+    "azure-native:managedidentity:UserAssignedIdentity": ("resourceName", "location"),
+    "azure-native:managedidentity:FederatedIdentityCredential": ("subject", "audiences"),
+    "azure-native:authorization:RoleAssignment": ("roleDefinitionId", "scope"),
     "pulumi:providers:kubernetes": ("kubeconfig", "context"),
     "pulumiservice:index:OidcIssuer": ("organization", "name", "url", "maxExpirationSeconds", "policies"),
     "kubernetes:core/v1:Namespace": ("metadata.name", "metadata.labels.pod-security.kubernetes.io/enforce"),
@@ -258,6 +278,42 @@ class Preview:
             policies.append((f"iam-role-{registration.name}-trust-policy.json", self.show(document)))
         return policies
 
+    def azure_identities(self) -> list[tuple[str, Any]]:
+        """Each user-assigned identity: its federated credentials in the order they are written (each
+        waits for the one before), and its role assignments."""
+        found = []
+        for identity in sorted(self.run.of_type(IDENTITY), key=lambda r: r.name):
+            children = [r for r in self.run.registrations if r.parent == identity.parent]
+            credentials = [r for r in children if r.type == CREDENTIAL]
+            document = {
+                "identity": identity.plain_inputs.get("resourceName"),
+                "resourceGroup": identity.plain_inputs.get("resourceGroupName"),
+                "federatedCredentials": [
+                    {
+                        "name": r.plain_inputs.get("federatedIdentityCredentialResourceName"),
+                        "issuer": r.plain_inputs.get("issuer"),
+                        "subject": r.plain_inputs.get("subject"),
+                        "audiences": r.plain_inputs.get("audiences"),
+                        "after": [
+                            c.plain_inputs.get("federatedIdentityCredentialResourceName")
+                            for c in credentials
+                            if c.urn in r.dependencies
+                        ],
+                    }
+                    for r in credentials
+                ],
+                "roleAssignments": [
+                    {
+                        "role": role_name(str(r.plain_inputs.get("roleDefinitionId"))),
+                        "scope": r.plain_inputs.get("scope"),
+                    }
+                    for r in children
+                    if r.type == ASSIGNMENT
+                ],
+            }
+            found.append((f"identity-{identity.name}.json", self.show(document)))
+        return found
+
     def issuer_registrations(self) -> list[tuple[str, Any]]:
         return [
             (f"oidc-issuer-{registration.name}.json", self.show(registration.inputs))
@@ -265,7 +321,9 @@ class Preview:
         ]
 
     def runner_summary(self) -> dict[str, Any] | None:
-        jobs = self.run.of_type("kubernetes:batch/v1:Job")
+        jobs = [
+            j for j in self.run.of_type("kubernetes:batch/v1:Job") if j.parent.endswith("OidcLoginRunner::" + j.name)
+        ]
         if not jobs:
             return None
         job = jobs[0].plain_inputs
@@ -314,6 +372,8 @@ class Preview:
             put(f"kubernetes/{filename}", kubernetes_yaml(document))
         for filename, policy in self.trust_policies():
             put(f"aws/{filename}", json.dumps(policy, indent=2, sort_keys=True) + "\n")
+        for filename, identity in self.azure_identities():
+            put(f"azure/{filename}", json.dumps(identity, indent=2, sort_keys=True) + "\n")
         for filename, issuer in self.issuer_registrations():
             put(f"pulumi-cloud/{filename}", json.dumps(issuer, indent=2, sort_keys=True) + "\n")
         from keyless.policies import access_map

@@ -13,10 +13,12 @@ provider computes. Two phases, as the real engine has them:
   checked honestly with ``preview=True`` first (``keyless check``).
 """
 
+import base64
 import hashlib
 import runpy
 import sys
 import traceback
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
 from keyless.preview.root import project_root
@@ -36,6 +39,8 @@ EXAMPLE_EKS_OIDC_ID = "EXAMPLED539D4633E53DE1B71EXAMPLE"
 EXAMPLE_ENDPOINT = "203.0.113.10"
 EXAMPLE_POOL_ID = "0b9e6c1a-7d3f-4e52-9a61-2f8c4d7e5b10"
 EXAMPLE_POOL_TOKEN = "pul-" + "e" * 40
+EXAMPLE_TENANT = "72f988bf-0000-4000-8000-000000000001"
+EXAMPLE_AKS_OIDC_ID = "c3a9e1b2-5d4f-4a6b-9c8d-7e6f5a4b3c2d"
 EXAMPLE_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkVYQU1QTEUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
 
 
@@ -75,6 +80,10 @@ class ProviderMocks(pulumi.runtime.Mocks):
         typ, name = args.typ, args.name
         state = checked_inputs(typ, name, dict(args.inputs))
         if self.preview:
+            if typ == "azure-native:containerservice:ManagedCluster":
+                # A nested computed output: unknown during a preview, as the provider reports it.
+                profile = dict(state.get("oidcIssuerProfile") or {})
+                state["oidcIssuerProfile"] = {**profile, "issuerURL": rpc.UNKNOWN}
             return None, state
         if typ == "gcp:container/cluster:Cluster":
             state.update(
@@ -99,6 +108,8 @@ class ProviderMocks(pulumi.runtime.Mocks):
             )
         elif typ == "aws:iam/role:Role":
             state["arn"] = f"arn:aws:iam::{EXAMPLE_ACCOUNT}:role/{state['name']}"
+        elif typ.startswith("azure-native:"):
+            state.update(_azure_state(typ, name, state))
         elif typ == "pulumiservice:index:AgentPool":
             # The pool's creation-time token: a test proves it reaches nothing but the pool's state.
             state.update(agentPoolId=EXAMPLE_POOL_ID, tokenValue=EXAMPLE_POOL_TOKEN)
@@ -137,6 +148,14 @@ class ProviderMocks(pulumi.runtime.Mocks):
                     {"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{EXAMPLE_EKS_OIDC_ID}"}]}
                 ],
             }
+        if args.token == "azure-native:containerservice:getManagedCluster":
+            location = _config("azure-native:location") or "westeurope"
+            return {"name": args.args.get("resourceName"), "location": location, **_aks_issuer(location)}
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            cluster = str(args.args.get("resourceName"))
+            return {
+                "kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(_aks_kubeconfig(cluster)).decode()}]
+            }
         if args.token == "gcp:organizations/getProject:getProject":
             project = args.args.get("projectId", "example-project")
             return {
@@ -154,6 +173,44 @@ class ProviderMocks(pulumi.runtime.Mocks):
                 "workloadIdentityConfigs": [{"workloadPool": f"{project}.svc.id.goog"}],
             }
         return {}
+
+
+def _aks_issuer(location: str) -> dict[str, Any]:
+    return {
+        "oidcIssuerProfile": {
+            "enabled": True,
+            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{EXAMPLE_TENANT}/{EXAMPLE_AKS_OIDC_ID}/",
+        }
+    }
+
+
+def _aks_kubeconfig(cluster: str) -> bytes:
+    """What AKS lists as a user kubeconfig in the exec format: it runs kubelogin."""
+    return (
+        f"apiVersion: v1\nkind: Config\nclusters:\n- name: {cluster}\n  cluster:\n"
+        f"    server: https://{cluster}-dns.hcp.westeurope.azmk8s.io:443\n    certificate-authority-data: {EXAMPLE_CA}\n"
+        f"contexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: clusterUser_{cluster}\n"
+        f"current-context: {cluster}\nusers:\n- name: clusterUser_{cluster}\n  user:\n    exec:\n"
+        "      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n"
+        "      args: [get-token, --login, devicecode, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]\n"
+    ).encode()
+
+
+def _azure_state(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What Azure computes: ids, names, the cluster's issuer, an identity's client and principal ids."""
+    own = str(inputs.get("resourceName") or inputs.get("resourceGroupName") or name)
+    state: dict[str, Any] = {"name": own}
+    if typ == "azure-native:containerservice:ManagedCluster":
+        state.update(_aks_issuer(str(inputs.get("location") or "westeurope")))
+    elif typ == "azure-native:managedidentity:UserAssignedIdentity":
+        state.update(
+            clientId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"client/{own}")),
+            principalId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"principal/{own}")),
+            tenantId=EXAMPLE_TENANT,
+        )
+    elif typ == "azure-native:managedidentity:FederatedIdentityCredential":
+        state["name"] = str(inputs.get("federatedIdentityCredentialResourceName") or name)
+    return state
 
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
