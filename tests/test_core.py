@@ -18,7 +18,7 @@ from keyless.core.pulumi_cloud import TokenType
 from keyless.preview.engine import run_program
 from tests.conftest import ROOT, load_stack_file, run_component, run_stack
 
-PROVIDER_SDKS = ("pulumi_aws", "pulumi_gcp", "pulumi_kubernetes", "pulumi_pulumiservice")
+PROVIDER_SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp", "pulumi_kubernetes", "pulumi_pulumiservice")
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -27,7 +27,9 @@ def _loaded_after(code: str) -> list[str]:
     return list(json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"')))
 
 
-@pytest.mark.parametrize("module", ["keyless.core", "keyless.config", "keyless.core.aws", "keyless.core.gcp"])
+@pytest.mark.parametrize(
+    "module", ["keyless.core", "keyless.config", "keyless.core.aws", "keyless.core.gcp", "keyless.core.azure"]
+)
 def test_the_core_and_the_stack_config_load_no_provider_sdk(module: str) -> None:
     code = f"import {module}, keyless.core.login_job, keyless.core.pulumi_cloud, keyless.config.sections"
     loaded = _loaded_after(code)
@@ -42,15 +44,22 @@ def test_reading_a_committed_stack_loads_no_provider_sdk() -> None:
     assert not set(PROVIDER_SDKS) & set(_loaded_after(code))
 
 
-@pytest.mark.parametrize(("stack", "absent"), [("dev", "pulumi_aws"), ("eks-dev", "pulumi_gcp")])
-def test_a_stack_never_loads_the_other_clouds_sdk(stack: str, absent: str) -> None:
+@pytest.mark.parametrize(
+    ("stack", "own", "absent"),
+    [
+        ("dev", "pulumi_gcp", ("pulumi_aws", "pulumi_azure_native")),
+        ("eks-dev", "pulumi_aws", ("pulumi_gcp", "pulumi_azure_native")),
+        ("aks-dev", "pulumi_azure_native", ("pulumi_aws", "pulumi_gcp")),
+    ],
+)
+def test_a_stack_never_loads_the_other_clouds_sdk(stack: str, own: str, absent: tuple[str, ...]) -> None:
     code = (
         "from pathlib import Path\nfrom keyless.preview.artifacts import preview_stack\n"
         f"preview_stack({stack!r}, Path({str(ROOT)!r}))"
     )
     loaded = _loaded_after(code)
-    assert absent not in loaded
-    assert "pulumi_kubernetes" in loaded, "the probe must see the program's imports"
+    assert not set(absent) & set(loaded)
+    assert {own, "pulumi_kubernetes"} <= set(loaded), "the probe must see the program's imports"
 
 
 def _job_args(**changes: Any) -> Any:

@@ -150,12 +150,23 @@ def _issuer(reference: StackReference, claims: Mapping[str, Any], notes: list[st
                 TRAILING_SLASH if slash_only else None,
             )
         ]
+    cloud = reference.issuer.cloud
     if isinstance(iss, str) and reference.issuer.shape_matches(iss):
         notes.append(
-            "the EKS issuer's id is known only after deployment: pass --issuer-url "
+            f"the {str(cloud).upper()} issuer's id is known only after deployment: pass --issuer-url "
             '"$(pulumi stack output issuerUrl)" to compare it exactly'
         )
         return []
+    if cloud == "aks":
+        why = issuers.shape_reasons(iss) if issuers.cloud_of(iss) == "aks" else ["is not on an AKS issuer host"]
+        return [
+            Finding(
+                Code.ISSUER_MISMATCH,
+                f"iss is {iss!r}: it {'; it '.join(why)}; the stack's AKS cluster has an issuer shaped "
+                f"{issuers.AKS_SHAPE}",
+                {"iss": iss, "registered": None},
+            )
+        ]
     region = reference.issuer.eks_region
     why = issuers.shape_reasons(iss) if issuers.cloud_of(iss) == "eks" else ["is not on the EKS issuer host"]
     found_region = issuers.eks_region(iss)

@@ -28,13 +28,13 @@ class IssuerReference:
     """The exact URL, when known offline (GKE, an existing cluster's given issuer, --issuer-url)."""
     eks_region: str | None = None
     """EKS: the region; the issuer's id is known only once the cluster exists."""
+    cloud: str | None = None
+    """The managed cloud whose issuer this is, when only its shape is known (eks, aks)."""
 
     def shape_matches(self, iss: str) -> bool:
-        return (
-            issuers.cloud_of(iss) == "eks"
-            and not issuers.shape_reasons(iss)
-            and issuers.eks_region(iss) == self.eks_region
-        )
+        if issuers.cloud_of(iss) != self.cloud or issuers.shape_reasons(iss):
+            return False
+        return self.cloud != "eks" or issuers.eks_region(iss) == self.eks_region
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ def issuer_of(config: StackConfig, given: str | None) -> IssuerReference:
         gke = config.gke
         return IssuerReference(gke_issuer_url(str(gke["project"]), str(gke["location"]), str(gke["cluster_name"])))
     if config.eks is not None:
-        return IssuerReference(None, str(config.eks.cluster_args.get("region")))
+        return IssuerReference(None, str(config.eks.cluster_args.get("region")), "eks")
+    if config.aks is not None:
+        return IssuerReference(None, cloud="aks")  # AKS writes a new GUID into each cluster's issuer
     existing = config.existing
     assert existing is not None
     args: Mapping[str, Any] = existing.cluster_args
@@ -101,7 +103,9 @@ def issuer_of(config: StackConfig, given: str | None) -> IssuerReference:
     if args.get("gke"):
         lookup = args["gke"]
         return IssuerReference(gke_issuer_url(lookup["project"], lookup["location"], lookup["cluster_name"]))
-    return IssuerReference(None, str(args.get("eks", {}).get("region") or "") or None)
+    if args.get("aks"):
+        return IssuerReference(None, cloud="aks")
+    return IssuerReference(None, str(args.get("eks", {}).get("region") or "") or None, "eks")
 
 
 def registered_policies(config: StackConfig, issuer_url: str) -> tuple[list[dict[str, Any]], int]:
