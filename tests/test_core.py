@@ -159,7 +159,12 @@ def test_the_committed_stacks_use_no_deprecated_key() -> None:
 
 
 def test_shell_scripts_pass_shellcheck() -> None:
-    scripts = [*sorted((ROOT / "keyless" / "scripts").glob("*.sh")), ROOT / "scripts" / "test", ROOT / ".ci" / "run"]
+    scripts = [
+        *sorted((ROOT / "keyless" / "scripts").glob("*.sh")),
+        *sorted((ROOT / "benchmarks").glob("*.sh")),
+        ROOT / "scripts" / "test",
+        ROOT / ".ci" / "run",
+    ]
     shellcheck = Path(sys.executable).parent / "shellcheck"
     # -x follows the library the scripts source, as they source it (from their own folder).
     result = subprocess.run(
