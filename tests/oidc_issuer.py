@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -108,3 +109,10 @@ class Issuer:
 
 def claims_of(token: str) -> Mapping[str, Any]:
     return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def token_file(path: Path, namespace: str, service_account: str, audience: str, *, issuer: str) -> Path:
+    """A service-account token for ``issuer`` written to ``path``, signed by a throwaway key: for the
+    doctor's offline checks, which read its claims (``--check-issuer`` needs :func:`serve`)."""
+    path.write_text(Issuer("http://127.0.0.1").mint(namespace, service_account, audience, issuer=issuer))
+    return path

@@ -22,7 +22,7 @@ from keyless.policies.offline import violations
 from keyless.preview.engine import EXAMPLE_AKS_OIDC_ID, EXAMPLE_TENANT
 from keyless.record import ProgramRun, Secret, reveal
 from tests.conftest import load_stack_file, run_component, run_stack
-from tests.oidc_issuer import Issuer, serve
+from tests.oidc_issuer import token_file
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
@@ -298,13 +298,9 @@ def test_the_access_map_shows_the_shared_identity_and_its_role(tmp_path: Path) -
     [AKS_ISSUER, "https://oidc.prod-aks.azure.com/5e7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c/"],
 )
 def test_the_doctor_recognises_both_aks_issuer_shapes(tmp_path: Path, capsys: Any, iss: str) -> None:
-    holder: dict[str, Issuer] = {}
-    with serve(lambda method, path, body: holder["i"].handle(method, path, body)) as url:
-        holder["i"] = Issuer(url)
-        token = holder["i"].mint("orders-eu", "orders", "urn:pulumi:org:my-pulumi-org", issuer=iss)
-        bad = holder["i"].mint("orders-eu", "orders", "urn:pulumi:org:my-pulumi-org", issuer=iss.rstrip("/"))
-    for name, jwt in (("ok", token), ("bad", bad)):
-        (tmp_path / name).write_text(jwt)
+    audience = "urn:pulumi:org:my-pulumi-org"
+    token_file(tmp_path / "ok", "orders-eu", "orders", audience, issuer=iss)
+    token_file(tmp_path / "bad", "orders-eu", "orders", audience, issuer=iss.rstrip("/"))
     argv = ["doctor", "--stack", "aks-dev", "--json", "--token-file"]
     assert main([*argv, str(tmp_path / "ok")]) == 0
     report = json.loads(capsys.readouterr().out)

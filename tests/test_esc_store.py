@@ -23,7 +23,7 @@ from keyless.policies.offline import violations
 from keyless.record import ProgramRun
 from tests.conftest import REFERENCE_DATA, load_stack_file, run_stack
 from tests.conftest import crd_errors as validate_crd
-from tests.oidc_issuer import Issuer, serve
+from tests.oidc_issuer import token_file
 
 CRDS = REFERENCE_DATA / "eso-v2.9.0"
 STORE = "kubernetes:external-secrets.io/v1:SecretStore"
@@ -254,13 +254,8 @@ def test_a_workloads_environments_are_refused_where_the_login_job_cannot_open_th
 
 
 def test_the_doctor_diagnoses_a_stores_token_as_external_secrets_requests_it(tmp_path: Path, capsys: Any) -> None:
-    holder: dict[str, Issuer] = {}
-    with serve(lambda method, path, body: holder["i"].handle(method, path, body)) as url:
-        holder["i"] = Issuer(url)
-        iss = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
-        token = holder["i"].mint("payments", "payments-esc", "urn:pulumi:org:my-pulumi-org", issuer=iss)
-    path = tmp_path / "t.jwt"
-    path.write_text(token)
+    iss = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    path = token_file(tmp_path / "t.jwt", "payments", "payments-esc", "urn:pulumi:org:my-pulumi-org", issuer=iss)
     argv = [
         "doctor",
         "--stack",

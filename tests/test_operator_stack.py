@@ -19,7 +19,7 @@ from keyless.policies.pack import POLICIES, check_resource
 from keyless.record import ProgramRun
 from tests.conftest import REFERENCE_DATA, load_stack_file, run_stack
 from tests.conftest import crd_errors as validate_crd
-from tests.oidc_issuer import Issuer, serve
+from tests.oidc_issuer import token_file
 
 STACK = "kubernetes:pulumi.com/v1:Stack"
 
@@ -127,13 +127,8 @@ def test_the_guardrail_flags_an_operator_stack_with_a_stored_token() -> None:
 
 
 def test_the_doctor_diagnoses_a_workspace_token(tmp_path: Path, capsys: Any) -> None:
-    holder: dict[str, Issuer] = {}
-    with serve(lambda method, path, body: holder["i"].handle(method, path, body)) as url:
-        holder["i"] = Issuer(url)
-        iss = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
-        token = holder["i"].mint("pulumi-stacks", "networking", "urn:pulumi:org:my-pulumi-org", issuer=iss)
-    path = tmp_path / "t.jwt"
-    path.write_text(token)
+    iss = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    path = token_file(tmp_path / "t.jwt", "pulumi-stacks", "networking", "urn:pulumi:org:my-pulumi-org", issuer=iss)
     argv = ["doctor", "--stack", "platform", "--token-file", str(path), "--json"]
     assert main([*argv, "--operator-stack", "pulumi-stacks/networking"]) == 0
     report = json.loads(capsys.readouterr().out)

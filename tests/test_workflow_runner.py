@@ -22,7 +22,7 @@ from keyless.policies.pack import POLICIES, check_resource
 from keyless.preview.engine import EXAMPLE_POOL_ID, EXAMPLE_POOL_TOKEN
 from keyless.record import ProgramRun, reveal
 from tests.conftest import load_stack_file, run_component, run_stack
-from tests.oidc_issuer import Issuer, serve
+from tests.oidc_issuer import token_file
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -219,13 +219,8 @@ def test_the_guardrail_flags_the_published_installer_and_admits_ours(platform: P
 
 
 def test_the_doctor_diagnoses_an_agent_token(tmp_path: Path, capsys: Any) -> None:
-    holder: dict[str, Issuer] = {}
-    with serve(lambda method, path, body: holder["i"].handle(method, path, body)) as url:
-        holder["i"] = Issuer(url)
-        iss = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
-        token = holder["i"].mint("pulumi-runners", "deploy", "urn:pulumi:org:my-pulumi-org", issuer=iss)
-    path = tmp_path / "t.jwt"
-    path.write_text(token)
+    iss = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    path = token_file(tmp_path / "t.jwt", "pulumi-runners", "deploy", "urn:pulumi:org:my-pulumi-org", issuer=iss)
     argv = ["doctor", "--stack", "platform", "--token-file", str(path), "--json"]
     assert main([*argv, "--runner", "pulumi-runners/deploy"]) == 0
     report = json.loads(capsys.readouterr().out)
