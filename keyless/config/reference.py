@@ -26,6 +26,10 @@ _DOCUMENTED_BY = {
     "workloads[]": "types:keyless:index:WorkloadPolicy",
     "gke": "resources:keyless:index:GkeCluster",
     "eks": "resources:keyless:index:EksCluster",
+    "aks": "resources:keyless:index:AksCluster",
+    "operatorStacks[]": "resources:keyless:index:KeylessOperatorStack",
+    "escStores[]": "resources:keyless:index:KeylessEscStore",
+    "workflowRunners[]": "resources:keyless:index:KeylessWorkflowRunner",
     "loginJob": "resources:keyless:index:OidcLoginRunner",
     "issuer": "resources:keyless:index:PulumiCloudTrust",
 }

@@ -257,7 +257,8 @@ def _workflow_runner(registry: tuple[str, ...]) -> Spec:
         "workflowRunners",
         {
             "identity_mode": _identity_mode_field("the worker (the account the workflow pods run as)"),
-            **identity.fields(),
+            # Not the fields of modes whose pods need a label: the agent starts the workflow pods.
+            **{name: each for mode in identity.modes() if not mode.pod_labels for name, each in mode.fields.items()},
         },
     )
 
