@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from keyless.cli import main
 from keyless.components.azure_workload_identity import AzureWorkloadIdentity
 from keyless.config import ConfigError, load_stack_config
-from keyless.core.azure import broad_grant, role_definition_id
+from keyless.core.azure import azurecli_login, broad_grant, role_definition_id
 from keyless.core.problems import InvalidArgumentError
 from keyless.policies.offline import violations
 from keyless.preview.engine import EXAMPLE_AKS_OIDC_ID, EXAMPLE_TENANT
@@ -136,7 +137,12 @@ def test_the_kubeconfig_is_the_users_exec_credentials_as_a_secret(aks_dev: Progr
     assert call.args["format"] == "exec" and call.args["resourceName"] == "keyless-dev"
     kubeconfig = aks_dev.outputs["kubeconfig"]
     assert isinstance(kubeconfig, Secret)
-    assert reveal(kubeconfig).startswith("apiVersion: v1") and "command: kubelogin" in reveal(kubeconfig)
+    (user,) = yaml.safe_load(reveal(kubeconfig))["users"]
+    execution = user["user"]["exec"]
+    # AKS writes a device-code login, which would wait for a human during `pulumi up`.
+    assert execution["command"] == "kubelogin"
+    assert execution["args"][-2:] == ["--login", "azurecli"] and "devicecode" not in execution["args"]
+    assert "--server-id" in execution["args"]
 
 
 def test_an_existing_aks_cluster_is_looked_up_for_its_issuer_and_region() -> None:
@@ -320,3 +326,40 @@ def test_an_operator_workspace_acting_as_an_azure_identity_is_labelled_for_the_w
     template = document["spec"]["workspaceTemplate"]["spec"]["podTemplate"]
     assert template["metadata"]["labels"] == {"azure.workload.identity/use": "true"}
     assert crd_errors(document) == []
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (
+            [
+                "get-token",
+                "--environment",
+                "AzurePublicCloud",
+                "--server-id",
+                "6dae",
+                "--client-id",
+                "80fa",
+                "--tenant-id",
+                "t",
+                "--login",
+                "devicecode",
+            ],
+            [
+                "get-token",
+                "--environment",
+                "AzurePublicCloud",
+                "--server-id",
+                "6dae",
+                "--tenant-id",
+                "t",
+                "--login",
+                "azurecli",
+            ],
+        ),
+        (["get-token", "-l=devicecode", "--server-id", "x"], ["get-token", "--server-id", "x", "--login", "azurecli"]),
+        (["get-token", "--server-id", "x"], ["get-token", "--server-id", "x", "--login", "azurecli"]),
+    ],
+)
+def test_kubelogin_is_told_to_use_the_azure_cli_login(written: list[str], expected: list[str]) -> None:
+    assert azurecli_login(written) == expected

@@ -29,7 +29,7 @@ class AksClusterArgs(TypedDict):
     """VM size of the nodes (default Standard_D2s_v5)."""
     disable_local_accounts: NotRequired[bool]
     """Reach the cluster through Microsoft Entra ID only, with no static admin credentials (default
-    true; needs admin_group_object_ids). The kubeconfig then runs kubelogin."""
+    true; needs admin_group_object_ids). The kubeconfig then runs kubelogin with the Azure CLI's login."""
     admin_group_object_ids: NotRequired[Sequence[str]]
     """Object ids of the Entra groups that administer the cluster (Kubernetes RBAC cluster-admin)."""
     enforce_network_policy: NotRequired[bool]
@@ -50,7 +50,8 @@ class AksCluster(pulumi.ComponentResource):
     location: pulumi.Output[str]
     """The cluster's region."""
     kubeconfig: pulumi.Output[str]
-    """Kubeconfig (secret) from the cluster's user credentials: with local accounts off, it runs kubelogin."""
+    """Kubeconfig (secret) from the cluster's user credentials: with local accounts off, it runs
+    ``kubelogin get-token --login azurecli`` (the Azure CLI's login)."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         checked = validated(AKS_CLUSTER, args)

@@ -265,5 +265,34 @@ def aks_issuer_url(profile: Any) -> str:
 
 
 def kubeconfig_from_credentials(kubeconfigs: Sequence[Any]) -> str:
-    """The first kubeconfig AKS lists for the cluster's users, decoded (AKS returns it base64-encoded)."""
-    return base64.b64decode(str(kubeconfigs[0].value)).decode()
+    """The first kubeconfig AKS lists for the cluster's users, decoded (AKS returns it base64-encoded).
+
+    On a cluster reached through Entra ID, AKS writes ``kubelogin get-token --login devicecode``,
+    which waits for someone to type a code: ``pulumi up`` would hang. The login here is
+    ``azurecli`` instead (what ``kubelogin convert-kubeconfig -l azurecli`` does), so the provider
+    acts as whoever ran ``az login``, as the GKE and EKS kubeconfigs act as gcloud's and aws's."""
+    import yaml
+
+    config = yaml.safe_load(base64.b64decode(str(kubeconfigs[0].value)).decode())
+    for user in config.get("users") or []:
+        execution = (user.get("user") or {}).get("exec") or {}
+        if str(execution.get("command", "")).endswith("kubelogin"):
+            execution["args"] = azurecli_login(list(execution.get("args") or []))
+    return str(yaml.safe_dump(config, sort_keys=False))
+
+
+def azurecli_login(args: list[str]) -> list[str]:
+    """kubelogin's ``get-token`` arguments with the Azure CLI login: ``--login``/``-l`` replaced,
+    and the flags only an interactive login reads (the public client's id) dropped."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in ("--login", "-l", "--client-id"):
+            skip = "=" not in arg
+            continue
+        kept.append(arg)
+    return [*kept, "--login", "azurecli"]
