@@ -12,8 +12,8 @@ the Role's rules, the health endpoint (``/healthz`` on 8080) and the image come 
 own Kubernetes installer and configuration reference (pulumi/customer-managed-workflow-agent
 2.1.1, Pulumi's "customer-managed workflow runners" page). Unverified (no agent runs here): the
 exact exchange request the agent sends, and that it runs as a non-root UID on a read-only root
-with its home on the work volume and an empty ``/tmp`` (its image sets no user; 2.1.0 "improved
-support for non-root execution").
+with its home in an empty ``/tmp`` (its image sets no user; 2.1.0 "improved support for non-root
+execution").
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def agent_environment(values: Mapping[str, Any], pool_id: str) -> list[dict[str,
         {"name": "PULUMI_AGENT_IMAGE_PULL_POLICY", "value": "IfNotPresent"},
         {"name": "PULUMI_AGENT_SERVICE_ACCOUNT_NAME", "value": worker},
         {"name": "PULUMI_AGENT_SINGLE_RUN", "value": "true" if values["single_run"] else "false"},
-        # The image sets no user; an arbitrary UID's home is "/", which it cannot write.
-        {"name": "HOME", "value": f"{WORK_DIR}/home"},
+        # The image sets no user; an arbitrary UID's home is "/", which is read-only here.
+        {"name": "HOME", "value": "/tmp"},
     ]
 
 
