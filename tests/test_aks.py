@@ -17,7 +17,7 @@ import yaml
 from keyless.cli import main
 from keyless.components.azure_workload_identity import AzureWorkloadIdentity
 from keyless.config import ConfigError, load_stack_config
-from keyless.core.azure import azurecli_login, broad_grant, role_definition_id
+from keyless.core.azure import azurecli_login, broad_grant, dns_prefix, role_definition_id
 from keyless.core.problems import InvalidArgumentError
 from keyless.policies.offline import violations
 from keyless.preview.engine import EXAMPLE_AKS_OIDC_ID, EXAMPLE_TENANT
@@ -363,3 +363,10 @@ def test_an_operator_workspace_acting_as_an_azure_identity_is_labelled_for_the_w
 )
 def test_kubelogin_is_told_to_use_the_azure_cli_login(written: list[str], expected: list[str]) -> None:
     assert azurecli_login(written) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix"), [("keyless-dev", "keyless-dev"), ("team_a_dev", "team-a-dev"), ("a" * 63, "a" * 54)]
+)
+def test_the_dns_prefix_is_a_host_label_whatever_the_cluster_name(name: str, prefix: str) -> None:
+    assert dns_prefix(name) == prefix

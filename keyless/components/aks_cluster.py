@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import resources
 
 from keyless.components._common import child_opts, validated
-from keyless.core.azure import AKS_CLUSTER, aks_issuer_url, kubeconfig_from_credentials
+from keyless.core.azure import AKS_CLUSTER, aks_issuer_url, dns_prefix, kubeconfig_from_credentials
 from keyless.core.naming import type_token
 
 
@@ -87,7 +87,7 @@ class AksCluster(pulumi.ComponentResource):
             resource_group_name=group,
             resource_name_=checked["cluster_name"],
             location=checked["location"],
-            dns_prefix=checked["cluster_name"],
+            dns_prefix=pulumi.Output.from_input(checked["cluster_name"]).apply(dns_prefix),
             kubernetes_version=checked["kubernetes_version"],
             identity=aks.ManagedClusterIdentityArgs(type=aks.ResourceIdentityType.SYSTEM_ASSIGNED),
             agent_pool_profiles=[

@@ -76,6 +76,12 @@ kubernetes_version = pattern(r"\d+\.\d+(\.\d+)?", "a Kubernetes version", "MAJOR
 vm_size = pattern(r"Standard_[A-Za-z0-9_]+", "an Azure VM size", "a size such as 'Standard_D2s_v5'")
 
 
+def dns_prefix(cluster_name: str) -> str:
+    """The cluster's API server DNS prefix: its name as a host label allows it (1-54 letters, digits
+    and '-'; a cluster name may hold '_', a DNS prefix may not)."""
+    return cluster_name.replace("_", "-")[:54].strip("-") or "aks"
+
+
 def role_scope(key: str, value: Any) -> list[Problem]:
     """An ARM id under a subscription: the subscription, a resource group, or a resource in one."""
     if isinstance(value, str) and _SUBSCRIPTION.match(value):
