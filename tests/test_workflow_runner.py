@@ -19,6 +19,7 @@ from keyless.config import ConfigError, load_stack_config
 from keyless.core.problems import InvalidArgumentError
 from keyless.policies.offline import violations
 from keyless.policies.pack import POLICIES, check_resource
+from keyless.preview.artifacts import Preview
 from keyless.preview.engine import EXAMPLE_POOL_ID, EXAMPLE_POOL_TOKEN
 from keyless.record import ProgramRun, reveal
 from tests.conftest import load_stack_file, run_component, run_stack
@@ -163,6 +164,10 @@ def test_a_single_run_agent_is_a_job_pulumi_does_not_wait_for() -> None:
     assert pod["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] == 0
     assert _env(pod)["PULUMI_AGENT_SINGLE_RUN"] == "true"
     assert "readinessProbe" not in pod["containers"][0], "it serves no health endpoint for long"
+    # The preview's summary of the login describes the login Job, not the agent's, in either order.
+    for registrations in (run.registrations, run.registrations[::-1]):
+        summary = Preview("platform", ProgramRun(registrations, [], {}), "1.33").runner_summary()
+        assert summary is not None and summary["serviceAccount"] == "networking"
 
 
 @pytest.mark.parametrize(
