@@ -35,7 +35,7 @@ class AksClusterArgs(TypedDict):
     enforce_network_policy: NotRequired[bool]
     """Azure CNI powered by Cilium, which enforces NetworkPolicy (default true). Set at creation only."""
     deletion_protection: NotRequired[bool]
-    """Refuse to delete the cluster (Pulumi's ``protect``; default true); set false for throwaway stacks."""
+    """Refuse to delete the cluster (Pulumi's `protect`; default true); set false for throwaway stacks."""
 
 
 class AksCluster(pulumi.ComponentResource):
