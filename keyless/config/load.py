@@ -215,7 +215,7 @@ def _across(config: Mapping[str, Any], identity_cloud: str | None) -> list[Probl
         peer = identity.Peer(
             str(workload.get("namespace")),
             str(workload.get("service_account")),
-            {name: workload.get(name) for name in mode.fields},
+            _settings(mode, workload),
         )
         members.setdefault(mode.name, []).append((f"{PREFIX}workloads[{index}]", peer))
     problems = []
@@ -458,6 +458,11 @@ def _needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def _settings(mode: identity.Mode | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The mode's own fields of a workload (or a runner's worker), as the config gives them."""
+    return {} if mode is None else {name: values.get(name) for name in mode.fields}
+
+
 def _mode_of(workload: Any, identity_cloud: str | None) -> identity.Mode | None:
     """The workload's mode: the one it names if the registry has it, else its cloud's default."""
     if not isinstance(workload, Mapping):
@@ -601,7 +606,7 @@ def _workload(values: Mapping[str, Any], identity_cloud: str) -> WorkloadConfig:
     if "authorized_permissions" in policy:
         policy["authorized_permissions"] = list(policy["authorized_permissions"])
     mode = _mode_of(values, identity_cloud)
-    settings = {} if mode is None else {name: values.get(name) for name in mode.fields}
+    settings = _settings(mode, values)
     return WorkloadConfig(
         policy=policy,
         runs_login_job=bool(values["runs_login_job"]),
@@ -617,7 +622,7 @@ def _runner(entry: Mapping[str, Any], identity_cloud: str) -> RunnerConfig:
     return RunnerConfig(
         args={name: values[name] for name in runner.WORKFLOW_RUNNER.fields if name in values},
         identity_mode=None if mode is None else mode.name,
-        identity_settings={} if mode is None else {name: values.get(name) for name in mode.fields},
+        identity_settings=_settings(mode, values),
     )
 
 
