@@ -1,14 +1,15 @@
 """Keyless access from Kubernetes workloads to Pulumi Cloud and to their cloud account.
 
-    config ─▶ cluster ─▶ per workload: namespace, cloud identity, ServiceAccount
-                    ├──▶ per Operator stack: a Stack whose workspace logs in as its workload
-                    ├──▶ per ESC store: its ServiceAccount, RBAC, store and ExternalSecrets
-                    ├──▶ per workflow runner: its pool, agents, RBAC, and a worker with a cloud identity
-                    └──▶ Pulumi Cloud trust (issuer + one policy per workload, store and runner) ─▶ login Job
+    config ─▶ cluster ─▶ namespaces ─▶ each kind's entries (keyless.kinds), in order:
+                    │       workloads        ServiceAccount + cloud identity
+                    │       operatorStacks   a Stack whose workspace logs in as its workload
+                    │       escStores        a store reading ESC as its own ServiceAccount
+                    │       workflowRunners  a pool's agents + a worker with a cloud identity
+                    └──▶ Pulumi Cloud trust (issuer + every entry's policies) ─▶ login Job
 
 The stack config is validated as a whole before any resource is registered; every rule lives in
-``keyless.core``, each identity mode in ``keyless.identity``, and each cloud's SDK is imported
-only by the stacks that use that cloud.
+``keyless.core``, each kind in ``keyless.kinds``, each identity mode in ``keyless.identity``, and
+each cloud's SDK is imported only by the stacks that use that cloud.
 """
 
 from __future__ import annotations
@@ -19,15 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from keyless import identity
-from keyless.components._common import stack_aliases
+from keyless import identity, kinds
 from keyless.components.oidc_login_runner import OidcLoginRunner
 from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
 from keyless.components.restricted_namespace import RestrictedNamespace
-from keyless.components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs
-from keyless.config import RunnerConfig, StackConfig, WorkloadConfig, from_runtime, parse
+from keyless.components.workload_service_account import WorkloadServiceAccount
+from keyless.config import StackConfig, from_runtime, parse
 from keyless.core.gcp import workload_pool
-from keyless.core.naming import workload_resource_name
 
 if TYPE_CHECKING:
     from keyless.components.eks_oidc_provider import EksOidcProviderArgs
@@ -129,151 +128,59 @@ def oidc_provider_arn(
     return EksOidcProvider("oidc-provider", args_for(issuer_url)).arn
 
 
-def renamed(workload: WorkloadConfig, component: str, **options: Any) -> pulumi.ResourceOptions:
-    """Options for a workload's component: its earlier name is an alias, so a stack deployed
-    before the "." join moves the component and its children instead of replacing them."""
-    return pulumi.ResourceOptions(aliases=stack_aliases(component, workload.earlier_resource_name), **options)
+def cloud_identities(config: StackConfig, cluster: Cluster) -> Callable[[kinds.Account], identity.Created | None]:
+    """How each account of the stack gets its cloud identity: its identity mode creates it, with
+    what the mode needs of the cluster and every other account of the mode (an identity may be
+    shared)."""
+    peers: dict[str, list[identity.Peer]] = {}
+    for account in config.accounts():
+        if account.identity_mode is not None:
+            peer = identity.Peer(account.namespace, account.name, account.identity_settings)
+            peers.setdefault(account.identity_mode, []).append(peer)
+    shared: dict[str, dict[str, Any]] = {}
+
+    def create(account: kinds.Account) -> identity.Created | None:
+        if account.identity_mode is None:
+            return None
+        mode = identity.get(account.identity_mode)
+        binding = identity.Binding(
+            name=account.resource_name,
+            namespace=account.namespace,
+            service_account=account.name,
+            settings=account.identity_settings,
+            cluster={fact: cluster.facts[fact] for fact in mode.needs},
+            earlier_name=account.earlier_name,
+            peers=tuple(peers.get(mode.name, ())),
+            shared=shared.setdefault(mode.name, {}),
+        )
+        return mode.create(binding)
+
+    return create
 
 
-@dataclass
-class Identities:
-    """What the identity modes are given across the stack: every service account of each mode
-    (an identity may be shared), and what each mode keeps between them."""
-
-    peers: dict[str, tuple[identity.Peer, ...]]
-    shared: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, config: StackConfig) -> Identities:
-        peers: dict[str, list[identity.Peer]] = {}
-        owners: list[tuple[WorkloadConfig | RunnerConfig, str]] = [
-            *((w, w.service_account) for w in config.workloads),
-            *((r, r.worker) for r in config.workflow_runners),
-        ]
-        for owner, account in owners:
-            if owner.identity_mode is not None:
-                peer = identity.Peer(owner.namespace, account, owner.identity_settings)
-                peers.setdefault(owner.identity_mode, []).append(peer)
-        return cls({mode: tuple(found) for mode, found in peers.items()})
-
-
-def cloud_identity(
-    cluster: Cluster, modes: Identities, owner: WorkloadConfig | RunnerConfig, service_account: str
-) -> identity.Created | None:
-    """The cloud identity of a workload's (or a runner worker's) service account, created by its
-    identity mode with what it needs of the cluster."""
-    if owner.identity_mode is None:
-        return None
-    mode = identity.get(owner.identity_mode)
-    binding = identity.Binding(
-        name=workload_resource_name(owner.namespace, service_account),
-        namespace=owner.namespace,
-        service_account=service_account,
-        settings=owner.identity_settings,
-        cluster={fact: cluster.facts[fact] for fact in mode.needs},
-        earlier_name=owner.earlier_resource_name if isinstance(owner, WorkloadConfig) else None,
-        peers=modes.peers.get(mode.name, ()),
-        shared=modes.shared.setdefault(mode.name, {}),
-    )
-    return mode.create(binding)
-
-
-@dataclass
-class Namespaces:
-    """The namespaces of the workloads and stores: created here, or only referred to on a shared
-    cluster where they belong to others."""
-
-    created: dict[str, RestrictedNamespace]
-
-    def name(self, namespace: str) -> pulumi.Input[str]:
-        """The namespace's name, as an Output that waits for it when it is created here."""
-        return self.created[namespace].name if namespace in self.created else namespace
-
-    def options(self, namespace: str, in_cluster: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
-        """Options for what lives in the namespace: it waits for the namespace."""
-        waits = [self.created[namespace]] if namespace in self.created else []
-        return pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=waits))
-
-
-def create_namespaces(config: StackConfig, in_cluster: pulumi.ResourceOptions) -> Namespaces:
+def create_namespaces(config: StackConfig, in_cluster: pulumi.ResourceOptions) -> dict[str, RestrictedNamespace]:
     if not config.create_namespaces:
-        return Namespaces({})
-    return Namespaces(
-        {name: RestrictedNamespace(name, config.namespace_args(name), opts=in_cluster) for name in config.namespaces}
-    )
-
-
-def create_workloads(
-    config: StackConfig, cluster: Cluster, modes: Identities, namespaces: Namespaces
-) -> tuple[dict[str, WorkloadServiceAccount], dict[str, pulumi.Input[str] | None]]:
-    """Per workload: its cloud identity (by its identity mode), and its ServiceAccount annotated for it."""
-    accounts: dict[str, WorkloadServiceAccount] = {}
-    identities: dict[str, pulumi.Input[str] | None] = {}
-    for workload in config.workloads:
-        args: WorkloadServiceAccountArgs = {
-            "namespace": namespaces.name(workload.namespace),
-            "name": workload.service_account,
-        }
-        created = cloud_identity(cluster, modes, workload, workload.service_account)
-        if created is not None and created.annotations:
-            args["annotations"] = created.annotations
-        identities[workload.resource_name] = None if created is None else created.identity
-        accounts[workload.resource_name] = WorkloadServiceAccount(
-            workload.resource_name, args, renamed(workload, "WorkloadServiceAccount", providers=[cluster.kubernetes])
-        )
-    return accounts, identities
-
-
-def run_operator_stacks(config: StackConfig, cluster: Cluster, accounts: dict[str, WorkloadServiceAccount]) -> None:
-    """Operator stacks whose workspace logs in as its workload's account."""
-    if not config.operator_stacks:
-        return
-    from keyless.components.keyless_operator_stack import KeylessOperatorStack
-
-    for entry in config.operator_stacks:
-        workload = config.workload_named(entry["workload"])
-        KeylessOperatorStack(
-            f"{workload.namespace}.{entry['name']}",
-            config.operator_stack_args(entry),
-            pulumi.ResourceOptions(providers=[cluster.kubernetes], depends_on=[accounts[workload.resource_name]]),
-        )
-
-
-def create_esc_stores(config: StackConfig, namespaces: Namespaces, in_cluster: pulumi.ResourceOptions) -> None:
-    """ESC for applications: each store reads its environment as its own service account."""
-    if not config.esc_stores:
-        return
-    from keyless.components.keyless_esc_store import KeylessEscStore
-
-    for store in config.esc_stores:
-        options = namespaces.options(store["namespace"], in_cluster)
-        KeylessEscStore(f"{store['namespace']}.{store['name']}", config.esc_store_args(store), options)
-
-
-def run_workflow_runners(
-    config: StackConfig,
-    cluster: Cluster,
-    modes: Identities,
-    namespaces: Namespaces,
-    in_cluster: pulumi.ResourceOptions,
-) -> dict[str, pulumi.Output[str]]:
-    """Workflow runners whose agents exchange their own token; their pools' ids, by reference."""
-    if not config.workflow_runners:
         return {}
-    from keyless.components.keyless_workflow_runner import KeylessWorkflowRunner
+    return {name: RestrictedNamespace(name, config.namespace_args(name), opts=in_cluster) for name in config.namespaces}
 
-    pools = {}
-    for runner in config.workflow_runners:
-        worker = cloud_identity(cluster, modes, runner, runner.worker)
-        args = config.workflow_runner_args(runner, None if worker is None else worker.annotations)
-        options = namespaces.options(runner.namespace, in_cluster)
-        pools[runner.reference] = KeylessWorkflowRunner(runner.resource_name, args, options).pool_id
-    return pools
+
+def create_entries(config: StackConfig, cluster: Cluster, namespaces: dict[str, RestrictedNamespace]) -> kinds.Context:
+    """Each kind's entries, in the registry's order (a kind may use what an earlier one made)."""
+    context = kinds.Context(config.organization, cluster.kubernetes, namespaces, cloud_identities(config, cluster))
+    for kind in kinds.kinds():
+        entries = config.of(kind)
+        if entries:
+            context.made[kind.key] = kind.create(entries, context)
+    return context
 
 
 def run_login_job(
-    config: StackConfig, cluster: Cluster, trust: PulumiCloudTrust, account: WorkloadServiceAccount
+    config: StackConfig, cluster: Cluster, trust: PulumiCloudTrust, made: kinds.Context
 ) -> OidcLoginRunner:
+    login = config.login_workload
+    assert login is not None
+    account = made.account(login.reference)
+    assert isinstance(account, WorkloadServiceAccount)
     return OidcLoginRunner(
         LOGIN_JOB,
         config.login_job_args(account.namespace, account.name),
@@ -283,11 +190,7 @@ def run_login_job(
 
 
 def export_outputs(
-    config: StackConfig,
-    cluster: Cluster,
-    trust: PulumiCloudTrust,
-    identities: dict[str, pulumi.Input[str] | None],
-    job: OidcLoginRunner | None,
+    config: StackConfig, cluster: Cluster, trust: PulumiCloudTrust, made: kinds.Context, job: OidcLoginRunner | None
 ) -> None:
     login = config.login_workload
     if job is not None and login is not None:
@@ -307,16 +210,9 @@ def export_outputs(
     pulumi.export("cloud", config.cloud)
     pulumi.export("issuerUrl", cluster.issuer_url)
     pulumi.export("pulumiAudience", trust.audience)
-    workloads = [
-        {
-            "namespace": w.namespace,
-            "serviceAccount": w.service_account,
-            "tokenType": w.token_type,
-            "cloudIdentity": identities[w.resource_name],
-        }
-        for w in config.workloads
-    ]
-    pulumi.export("workloads", workloads)
+    for kind in made.made.values():
+        for name, value in kind.outputs.items():
+            pulumi.export(name, value)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     if cluster.name is not None:
         pulumi.export("clusterName", cluster.name)
@@ -328,20 +224,14 @@ def main() -> None:
         pulumi.log.warn(warning)
 
     cluster = create_cluster(config)
-    in_cluster = pulumi.ResourceOptions(providers=[cluster.kubernetes])
-    namespaces = create_namespaces(config, in_cluster)
+    namespaces = create_namespaces(config, pulumi.ResourceOptions(providers=[cluster.kubernetes]))
+    made = create_entries(config, cluster, namespaces)
 
-    modes = Identities.of(config)
-    accounts, identities = create_workloads(config, cluster, modes, namespaces)
-    run_operator_stacks(config, cluster, accounts)
-    create_esc_stores(config, namespaces, in_cluster)
-    pools = run_workflow_runners(config, cluster, modes, namespaces, in_cluster)
+    policies = [policy for kind in made.made.values() for policy in kind.policies]
+    trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url, policies))
 
-    trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url, pools))
-
-    login = config.login_workload
-    job = None if login is None else run_login_job(config, cluster, trust, accounts[login.resource_name])
-    export_outputs(config, cluster, trust, identities, job)
+    job = None if config.login_workload is None else run_login_job(config, cluster, trust, made)
+    export_outputs(config, cluster, trust, made, job)
 
 
 main()

@@ -271,4 +271,4 @@ def test_the_doctor_diagnoses_a_stores_token_as_external_secrets_requests_it(tmp
     assert report["verdict"] == "admitted"
     assert report["request"]["token_type"] == "organization" and report["request"]["lifetime_seconds"] == 600
     assert main([*argv[:-3], "--esc-store", "payments/nope"]) == 2
-    assert "is not an ESC store of the stack; its stores: payments/payments" in capsys.readouterr().err
+    assert "is not an ESC store of the stack; its ESC stores: payments/payments" in capsys.readouterr().err

@@ -135,7 +135,7 @@ def test_the_doctor_diagnoses_a_workspace_token(tmp_path: Path, capsys: Any) -> 
     assert report["verdict"] == "admitted"
     assert report["request"] == {"token_type": "team", "team": "platform", "user": None, "lifetime_seconds": 7200}
     assert main([*argv, "--operator-stack", "pulumi-stacks/other"]) == 2
-    assert "its stacks: pulumi-stacks/networking" in capsys.readouterr().err
+    assert "its Operator stacks: pulumi-stacks/networking" in capsys.readouterr().err
 
 
 def test_the_access_map_shows_each_operator_stack_and_its_account(tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ BAD_CONFIGS = [
     ),
     (
         lambda c: _with(c, "keyless:workloads", [json.loads(c["keyless:workloads"])[0]] * 2),
-        "keyless:workloads[1]: namespace/serviceAccount pulumi-runner/pulumi-runner repeats keyless:workloads[0]",
+        "keyless:workloads[1]: uses the service account pulumi-runner/pulumi-runner of keyless:workloads[0]",
     ),
     (
         lambda c: _workload(c, awsManagedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]),
@@ -110,7 +110,11 @@ BAD_CONFIGS = [
         lambda c: _with(c, "keyless:issuer", {"maxExpirationSeconds": 86400}),
         "keyless:issuer.maxExpirationSeconds: 86400 is out of range; expected an integer from 300 to 7200",
     ),
-    (lambda c: _with(c, "keyless:workloads", []), "keyless:workloads: [] is not accepted; expected a non-empty list"),
+    (
+        lambda c: _with(c, "keyless:workloads", []),
+        "keyless:workloads: missing, and the stack declares no escStores or workflowRunners either; expected at "
+        "least one entry",
+    ),
 ]
 
 

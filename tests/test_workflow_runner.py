@@ -180,7 +180,7 @@ def test_a_single_run_agent_is_a_job_pulumi_does_not_wait_for() -> None:
         ({"namespace": "pulumi-stacks"}, "is also the namespace of keyless:workloads[0]"),
         (
             {"workerServiceAccount": "deploy"},
-            "uses the service account pulumi-runners/deploy of keyless:workflowRunners[0]",
+            "keyless:workflowRunners[0]: names the service account pulumi-runners/deploy for two of its accounts",
         ),
         (
             {"identityMode": "direct"},
@@ -236,7 +236,7 @@ def test_the_doctor_diagnoses_an_agent_token(tmp_path: Path, capsys: Any) -> Non
     codes = [f["code"] for f in json.loads(capsys.readouterr().out)["reasons"]]
     assert codes == ["runner-token-not-requestable"]
     assert main([*argv, "--runner", "pulumi-runners/other"]) == 2
-    assert "its runners: pulumi-runners/deploy" in capsys.readouterr().err
+    assert "its workflow runners: pulumi-runners/deploy" in capsys.readouterr().err
 
 
 def test_the_access_map_shows_each_runner_pool_and_worker(tmp_path: Path) -> None:

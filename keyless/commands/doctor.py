@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from keyless import kinds
 from keyless.commands.flags import EXIT_CANNOT_RUN, EXIT_FOUND, EXIT_LIKELY, EXIT_OK, add_json, add_root, add_stack
-from keyless.core.esc import store_service_account
 from keyless.core.exchange import Request
 from keyless.core.values import duration_seconds
 
@@ -45,24 +45,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workload", metavar="NS/SA", help="with --from-cluster: the service account to mint for")
     agent = parser.add_mutually_exclusive_group()
-    agent.add_argument(
-        "--operator-stack",
-        metavar="NS/NAME",
-        help="an Operator stack of the stack config: its workspace's service account is the subject, and the "
-        "request is its sidecar's (its workload's token, for the stack's exchangedTokenLifetime)",
-    )
-    agent.add_argument(
-        "--esc-store",
-        metavar="NS/NAME",
-        help="an ESC store of the stack: its service account is the subject, and the request is External "
-        "Secrets' own (an organization token for the store's expirationSeconds)",
-    )
-    agent.add_argument(
-        "--runner",
-        metavar="NS/NAME",
-        help="a workflow runner of the stack: its agents' service account is the subject, and the request is "
-        "the agent's own (a runner token for its pool, for the runner's tokenExpiration)",
-    )
+    for kind in kinds.kinds():
+        if kind.subject is not None:
+            agent.add_argument(f"--{kind.subject.flag}", metavar="NS/NAME", help=kind.subject.help)
     parser.add_argument("--kubeconfig", help="with --from-cluster: kubeconfig file (default: the usual one)")
     parser.add_argument("--context", help="with --from-cluster: kubeconfig context (default: the current one)")
     parser.add_argument("--issuer-url", help="the issuer as deployed, e.g. $(pulumi stack output issuerUrl)")
@@ -113,47 +98,32 @@ def _request(args: argparse.Namespace, default: dict[str, Any]) -> Request:
     )
 
 
+def _subjects() -> list[tuple[Any, Any]]:
+    """Each kind the doctor can be pointed at, with its subject (``--<flag> NS/NAME``)."""
+    return [(kind, kind.subject) for kind in kinds.kinds() if kind.subject is not None]
+
+
 def _agent(args: argparse.Namespace, config: Any) -> tuple[str | None, dict[str, Any] | None]:
-    """What --operator-stack, --esc-store or --runner names: the service account whose token is
-    exchanged (NS/SA), and the request its agent makes (not the login Job's)."""
-    if args.operator_stack:
-        stacks = {f"{e['workload'].split('/')[0]}/{e['name']}": e for e in config.operator_stacks}
-        if args.operator_stack not in stacks:
-            known = ", ".join(stacks) or "none"
+    """What a kind's flag (--operator-stack, --esc-store, --runner, ...) names: the service account
+    whose token is exchanged (NS/SA), and the request its agent makes (not the login Job's)."""
+    for kind, subject in _subjects():
+        named = getattr(args, subject.flag.replace("-", "_"))
+        if not named:
+            continue
+        entries = {entry.reference: entry for entry in config.of(kind)}
+        if named not in entries:
+            known = ", ".join(entries) or "none"
+            article = "an" if subject.noun[0] in "AEIOU" else "a"
             raise CannotRun(
-                f"--operator-stack: {args.operator_stack!r} is not an Operator stack of the stack; its stacks: {known}"
+                f"--{subject.flag}: {named!r} is not {article} {subject.noun} of the stack; its {subject.noun}s: {known}"
             )
-        entry = stacks[args.operator_stack]
-        request = config.operator_stack_args(entry)
-        return entry["workload"], {  # the workspace's sidecar: its workload's token, for the stack's lifetime
-            "token_type": request["token_type"],
-            "team": request.get("team_name"),
-            "user": request.get("user_login"),
-            "lifetime_seconds": duration_seconds(entry["exchanged_token_lifetime"]),
-            "source": f"the Operator stack {args.operator_stack}'s sidecar",
-        }
-    if args.esc_store:
-        stores = {f"{s['namespace']}/{s['name']}": s for s in config.esc_stores}
-        if args.esc_store not in stores:
-            known = ", ".join(stores) or "none"
-            raise CannotRun(f"--esc-store: {args.esc_store!r} is not an ESC store of the stack; its stores: {known}")
-        store = stores[args.esc_store]
-        account = store_service_account(store["name"], store.get("service_account"))
-        return f"{store['namespace']}/{account}", {  # External Secrets: an organization token, for its lifetime
-            "token_type": "organization",
-            "lifetime_seconds": store["expiration_seconds"],
-            "source": f"External Secrets for the store {args.esc_store}",
-        }
-    if args.runner:
-        runners = {r.reference: r for r in config.workflow_runners}
-        if args.runner not in runners:
-            known = ", ".join(runners) or "none"
-            raise CannotRun(f"--runner: {args.runner!r} is not a workflow runner of the stack; its runners: {known}")
-        runner = runners[args.runner]
-        return runner.reference, {  # the agent itself: a runner token, unlike anything the CLI requests
-            "token_type": "runner",
-            "lifetime_seconds": duration_seconds(runner.args["token_expiration"]),
-            "source": f"the workflow runner {args.runner}'s agent",
+        request = subject.request(entries[named])
+        return request.account, {
+            "token_type": request.token_type,
+            "team": request.team,
+            "user": request.user,
+            "lifetime_seconds": request.lifetime_seconds,
+            "source": request.source,
         }
     return None, None
 
@@ -190,10 +160,8 @@ def _run(args: argparse.Namespace) -> int:
     if account is not None and args.workload is None and args.from_cluster:
         args.workload = account
     if args.from_cluster != (args.workload is not None):
-        raise CannotRun(
-            "--workload NS/SA goes with --from-cluster, and --from-cluster needs it (or --operator-stack, "
-            "--esc-store or --runner)"
-        )
+        flags = " or ".join(f"--{subject.flag}" for _, subject in _subjects())
+        raise CannotRun(f"--workload NS/SA goes with --from-cluster, and --from-cluster needs it (or {flags})")
     token: tokens.Token | None = None
     try:
         if args.token_file is not None:

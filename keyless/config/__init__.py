@@ -5,7 +5,7 @@ imports no provider SDK: the doctor and the policy check read stacks through it 
 """
 
 from keyless.config.load import ConfigError, load_stack_config, parse
-from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, RunnerConfig, StackConfig, WorkloadConfig
+from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig
 from keyless.config.read import RawConfig, from_runtime, from_stack_file, project_name, stack_names
 
 __all__ = [
@@ -14,9 +14,7 @@ __all__ = [
     "ExistingConfig",
     "IssuerConfig",
     "RawConfig",
-    "RunnerConfig",
     "StackConfig",
-    "WorkloadConfig",
     "from_runtime",
     "from_stack_file",
     "load_stack_config",

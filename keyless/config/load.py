@@ -9,19 +9,16 @@ token lifetime fits the issuer's maximum.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any, cast
 
-from keyless import identity
+from keyless import identity, kinds
 from keyless.config import sections
-from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, RunnerConfig, StackConfig, WorkloadConfig
+from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig
 from keyless.config.read import RawConfig, parse_structured
 from keyless.config.sections import DEPRECATED, PREFIX
-from keyless.core import aws, azure, esc, gcp, runner
+from keyless.core import aws, azure, gcp, tenancy
 from keyless.core.login_job import lifetime_within_issuer_maximum
-from keyless.core.naming import earlier_workload_names
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
-from keyless.core.pulumi_cloud import LOGIN_TOKEN_TYPES, WORKLOAD_POLICY, TokenType
 from keyless.core.spec import Field, Spec, camel, join
 
 __all__ = ["ConfigError", "load_stack_config", "parse"]
@@ -99,26 +96,15 @@ def parse(raw: RawConfig) -> StackConfig:
     given = {key[len(PREFIX) :]: value for key, value in values.items() if key.startswith(PREFIX)}
     spec = sections.stack()
     config = _snake(spec, given, PREFIX, problems, warnings, "")
-    if "workloads" not in config:
-        problems.append(
-            Problem(
-                f"{PREFIX}workloads",
-                MISSING,
-                "missing",
-                "a list of workloads, each with namespace, serviceAccount and tokenType",
-            )
-        )
-        config["workloads"] = []
     if isinstance(config.get("gke"), dict) and config["gke"].get("project") is None and values.get("gcp:project"):
         config["gke"]["project"] = values["gcp:project"]
-    problems += [
-        p for p in spec.check(config, PREFIX, camel) if not (p.key == f"{PREFIX}workloads" and p.value is MISSING)
-    ]
+    problems += spec.check(config, PREFIX, camel)
     problems += _across_sections(config, values, raw.secret_keys)
+    entries = _entries(config, _identity_cloud(config), problems)
     if problems:
         secrets = [str(values[key]) for key in raw.secret_keys if key in values]
         raise ConfigError([problem.masked(secrets) for problem in problems])
-    return _model(spec.resolved(config), values, raw, tuple(warnings))
+    return _model(spec.resolved(config), values, raw, entries, tuple(warnings))
 
 
 def load_stack_config(
@@ -154,7 +140,7 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
                 f"{PREFIX}kubeconfig", MISSING, f"applies to cloud 'existing' only; this stack's cloud is {cloud!r}"
             )
         )
-    identity_cloud: str | None = cloud
+    identity_cloud = _identity_cloud(config)
     if cloud == "gke":
         gke = config.get("gke") or {}
         if not isinstance(gke, Mapping) or gke.get("project") is None:
@@ -183,15 +169,9 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
         existing = config.get("existing")
         if not isinstance(existing, Mapping):
             problems.append(Problem(f"{PREFIX}existing", MISSING, "missing", "at least identityCloud"))
-            identity_cloud = None
         else:
-            identity_cloud = existing.get("identity_cloud")
             problems += _existing(existing, kubeconfig, values)
-    problems += _workloads(config.get("workloads"), identity_cloud)
-    if cloud == "existing":
-        problems += _needs_a_lookup(config)
     problems += _provider_config(values, cloud, identity_cloud)
-    problems += _own_accounts(config)
     login = config.get("login_job") if isinstance(config.get("login_job"), Mapping) else {}
     issuer = config.get("issuer") if isinstance(config.get("issuer"), Mapping) else {}
     lifetime = sections.LOGIN_JOB.resolved(login or {})["exchanged_token_lifetime"]
@@ -199,25 +179,74 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
     problems += lifetime_within_issuer_maximum(
         f"{PREFIX}loginJob.exchangedTokenLifetime", lifetime, f"{PREFIX}issuer.maxExpirationSeconds", maximum
     )
-    problems += _operator_stacks(config, maximum)
-    problems += _workflow_runners(config, identity_cloud, maximum)
-    problems += _across(config, identity_cloud)
     return problems
 
 
-def _across(config: Mapping[str, Any], identity_cloud: str | None) -> list[Problem]:
-    """Each mode's rules over all its workloads at once (e.g. credentials per shared identity)."""
-    members: dict[str, list[tuple[str, identity.Peer]]] = {}
-    for index, workload in enumerate(config.get("workloads") or []):
-        mode = _mode_of(workload, identity_cloud)
-        if mode is None or mode.check_all is None or not isinstance(workload, Mapping):
-            continue
-        peer = identity.Peer(
-            str(workload.get("namespace")),
-            str(workload.get("service_account")),
-            _settings(mode, workload),
+def _identity_cloud(config: Mapping[str, Any]) -> str | None:
+    """Whose cloud identities the stack's accounts get: its cloud's, or an existing cluster's choice."""
+    if config.get("cloud") != "existing":
+        return config.get("cloud")
+    existing = config.get("existing")
+    return existing.get("identity_cloud") if isinstance(existing, Mapping) else None
+
+
+def _broken(key: str, problems: Sequence[Problem]) -> bool:
+    return any(p.key == key or p.key.startswith((f"{key}.", f"{key}[")) for p in problems)
+
+
+def _entries(
+    config: Mapping[str, Any], identity_cloud: str | None, problems: list[Problem]
+) -> dict[str, tuple[Any, ...]]:
+    """Each kind's entries, read from its items whose own keys are valid; then the rules over all of
+    them: something to trust, one owner per service account, namespaces kept to themselves, and
+    each identity mode's own rules."""
+    issuer = config["issuer"] if isinstance(config.get("issuer"), Mapping) else {}
+    items: dict[str, list[Any]] = {}
+    for kind in kinds.kinds():
+        given = config.get(kind.field_name)
+        items[kind.key] = given if isinstance(given, list) else []
+    reading = kinds.Reading(
+        identity_cloud,
+        sections.ISSUER.resolved(issuer)["max_expiration_seconds"],
+        f"{PREFIX}issuer.maxExpirationSeconds",
+        given={key: [item for item in value if isinstance(item, Mapping)] for key, value in items.items()},
+    )
+    for kind in kinds.kinds():
+        valid = []
+        for index, item in enumerate(items[kind.key]):
+            key = kinds.key_of(kind, index, PREFIX)
+            if isinstance(item, Mapping) and not _broken(key, problems):
+                valid.append((key, item))
+        reading.entries[kind.key] = kind.read(valid, reading)
+    problems += reading.problems
+    if not any(items.values()):
+        # Only what owns an account can be trusted (an Operator stack runs as a workload).
+        owning = [kind.key for kind in kinds.kinds() if kind.accounts is not kinds.owns_nothing]
+        problems.append(
+            Problem(
+                f"{PREFIX}{owning[0]}",
+                MISSING,
+                f"missing, and the stack declares no {' or '.join(owning[1:])} either",
+                "at least one entry, e.g. a workload with namespace, serviceAccount and tokenType: an issuer with "
+                "no policies trusts nobody",
+            )
         )
-        members.setdefault(mode.name, []).append((f"{PREFIX}workloads[{index}]", peer))
+    accounts = [a for kind in kinds.kinds() for e in reading.entries[kind.key] for a in kind.accounts(e)]
+    problems += tenancy.one_owner([(a.key, a.namespace, a.name) for a in accounts])
+    uses = [u for kind in kinds.kinds() for e in reading.entries[kind.key] for u in kind.namespaces(e)]
+    problems += tenancy.namespaces_alone([(u.key, u.name, u.alone) for u in uses])
+    problems += _needs_a_lookup(config, accounts)
+    problems += _across(accounts)
+    return reading.entries
+
+
+def _across(accounts: Sequence[kinds.Account]) -> list[Problem]:
+    """Each mode's rules over all its accounts at once (e.g. credentials per shared identity)."""
+    members: dict[str, list[tuple[str, identity.Peer]]] = {}
+    for account in accounts:
+        if account.identity_mode is not None and identity.get(account.identity_mode).check_all is not None:
+            peer = identity.Peer(account.namespace, account.name, account.identity_settings)
+            members.setdefault(account.identity_mode, []).append((account.key, peer))
     problems = []
     for name, found in members.items():
         check = identity.get(name).check_all
@@ -320,128 +349,17 @@ def _provider_config(values: Mapping[str, Any], cloud: Any, identity_cloud: Any)
     return problems
 
 
-def _operator_stacks(config: Mapping[str, Any], maximum: Any) -> list[Problem]:
-    """An Operator stack runs as a declared workload whose token the CLI can request, for no longer
-    than the issuer allows."""
-    workloads = {
-        f"{w.get('namespace')}/{w.get('service_account')}": w
-        for w in config.get("workloads") or []
-        if isinstance(w, Mapping)
-    }
-    problems = []
-    for index, entry in enumerate(config.get("operator_stacks") or []):
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("workload"), str):
-            continue
-        here = f"{PREFIX}operatorStacks[{index}]"
-        workload = workloads.get(entry["workload"])
-        if workload is None:
-            problems.append(
-                Problem(f"{here}.workload", entry["workload"], "names no workload", f"one of: {', '.join(workloads)}")
-            )
-        elif workload.get("token_type") not in [t.value for t in LOGIN_TOKEN_TYPES]:
-            problems.append(
-                Problem(
-                    f"{here}.workload",
-                    entry["workload"],
-                    f"has tokenType {workload.get('token_type')!r}, which the workspace's CLI cannot request",
-                    "a workload with tokenType organization, team or personal",
-                )
-            )
-        lifetime = sections.OPERATOR_STACK.resolved(entry)["exchanged_token_lifetime"]
-        problems += lifetime_within_issuer_maximum(
-            f"{here}.exchangedTokenLifetime", lifetime, f"{PREFIX}issuer.maxExpirationSeconds", maximum
-        )
-    return problems
-
-
-def _own_accounts(config: Mapping[str, Any]) -> list[Problem]:
-    """An ESC store's service account, and a workflow runner's agent and worker accounts, are their
-    own: no workload's, no other store's or runner's."""
-    taken = {
-        (w.get("namespace"), w.get("service_account")): f"{PREFIX}workloads[{index}]"
-        for index, w in enumerate(config.get("workloads") or [])
-        if isinstance(w, Mapping)
-    }
-    claims: list[tuple[str, tuple[Any, str]]] = []
-    for index, store in enumerate(config.get("esc_stores") or []):
-        if isinstance(store, Mapping) and isinstance(store.get("name"), str):
-            account = esc.store_service_account(store["name"], store.get("service_account"))
-            claims.append((f"{PREFIX}escStores[{index}]", (store.get("namespace"), account)))
-    for index, entry in enumerate(config.get("workflow_runners") or []):
-        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
-            here = f"{PREFIX}workflowRunners[{index}]"
-            worker = runner.worker_service_account(entry["name"], entry.get("worker_service_account"))
-            claims += [(here, (entry.get("namespace"), entry["name"])), (here, (entry.get("namespace"), worker))]
-    problems = []
-    for here, pair in claims:
-        if pair in taken:
-            problems.append(
-                Problem(
-                    here, MISSING, f"uses the service account {pair[0]}/{pair[1]} of {taken[pair]}", "its own account"
-                )
-            )
-        taken[pair] = here
-    return problems
-
-
-def _workflow_runners(config: Mapping[str, Any], identity_cloud: str | None, maximum: Any) -> list[Problem]:
-    """A runner has its namespace to itself (its agents may start any pod there, as any account
-    there); its worker takes an identity mode of the stack's cloud; its agents' tokens live no
-    longer than the issuer allows."""
-    others = {
-        str(item.get("namespace")): f"{PREFIX}{key}[{index}]"
-        for key, section in (("workloads", "workloads"), ("escStores", "esc_stores"))
-        for index, item in enumerate(config.get(section) or [])
-        if isinstance(item, Mapping)
-    }
-    problems = []
-    for index, entry in enumerate(config.get("workflow_runners") or []):
-        if not isinstance(entry, Mapping):
-            continue
-        here = f"{PREFIX}workflowRunners[{index}]"
-        mode = _mode_of(entry, identity_cloud)
-        if mode is not None and mode.pod_labels:
-            problems.append(
-                Problem(
-                    f"{here}.identityMode",
-                    mode.name,
-                    f"needs the label {', '.join(f'{k}={v}' for k, v in mode.pod_labels.items())} on the pods that "
-                    "use it, and the agent starts the workflow pods from its own spec, which this stack cannot label",
-                    "a runner on a cluster whose mode needs no pod label, or the label set in the agent's worker "
-                    "pod template by hand",
-                )
-            )
-        namespace = str(entry.get("namespace"))
-        if namespace in others:
-            problems.append(
-                Problem(
-                    f"{here}.namespace",
-                    namespace,
-                    f"is also the namespace of {others[namespace]}: the agents may start pods as any service "
-                    "account of their namespace, and so act as that workload",
-                    "a namespace of the runner's own",
-                )
-            )
-        others[namespace] = here
-        problems += _identity(here, entry, identity_cloud)
-        expiration = sections.workflow_runner().resolved(entry)["token_expiration"]
-        problems += lifetime_within_issuer_maximum(
-            f"{here}.tokenExpiration", expiration, f"{PREFIX}issuer.maxExpirationSeconds", maximum
-        )
-    return problems
-
-
-def _needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
+def _needs_a_lookup(config: Mapping[str, Any], accounts: Sequence[kinds.Account]) -> list[Problem]:
     """On a cluster someone else runs, a mode that needs the cluster's name or ARN needs a lookup."""
-    existing = config.get("existing") or {}
+    existing = config.get("existing")
+    if config.get("cloud") != "existing" or not isinstance(existing, Mapping):
+        return []
     lookup = existing.get("lookup") if isinstance(existing.get("lookup"), Mapping) else {}
     if lookup and lookup.get("cluster_name") is not None:
         return []
     problems = []
-    entries = [(f"{PREFIX}workloads[{index}]", w) for index, w in enumerate(config.get("workloads") or [])]
-    entries += [(f"{PREFIX}workflowRunners[{i}]", r) for i, r in enumerate(config.get("workflow_runners") or [])]
-    for here, workload in entries:
-        mode = _mode_of(workload, existing.get("identity_cloud"))
+    for account in accounts:
+        mode = None if account.identity_mode is None else identity.get(account.identity_mode)
         if mode is not None and mode.needs & identity.LOOKUP_FACTS:
             needed = " and ".join(identity.FACTS[fact] for fact in sorted(mode.needs & identity.LOOKUP_FACTS))
             others = [
@@ -449,7 +367,7 @@ def _needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
             ]
             problems.append(
                 Problem(
-                    f"{here}.identityMode",
+                    f"{account.key}.identityMode",
                     mode.name,
                     f"needs {needed}, which only a lookup gives",
                     f"{PREFIX}existing.lookup.clusterName" + "".join(f", or identityMode {name}" for name in others),
@@ -458,100 +376,14 @@ def _needs_a_lookup(config: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def _settings(mode: identity.Mode | None, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The mode's own fields of a workload (or a runner's worker), as the config gives them."""
-    return {} if mode is None else {name: values.get(name) for name in mode.fields}
-
-
-def _mode_of(workload: Any, identity_cloud: str | None) -> identity.Mode | None:
-    """The workload's mode: the one it names if the registry has it, else its cloud's default."""
-    if not isinstance(workload, Mapping):
-        return None
-    name = workload.get("identity_mode")
-    if name is None:
-        return identity.default(identity_cloud)
-    return next((mode for mode in identity.modes() if mode.name == name), None)
-
-
-def _identity(here: str, workload: Mapping[str, Any], identity_cloud: str | None) -> list[Problem]:
-    """The mode must be one the stack's identity cloud offers; a mode's fields need that mode."""
-    if identity_cloud is None:
-        return []
-    name = workload.get("identity_mode")
-    offered = [mode.name for mode in identity.offered(identity_cloud)]
-    problems = []
-    if name is not None and name not in offered:
-        accepted = (
-            f"one of: {', '.join(offered)}"
-            if offered
-            else "no identityMode: this stack gives workloads no cloud identity"
-        )
-        problems.append(
-            Problem(f"{here}.identityMode", name, f"is not a mode of identity cloud {identity_cloud!r}", accepted)
-        )
-    mode = _mode_of(workload, identity_cloud)
-    own = mode.fields if mode is not None else {}
-    for field in identity.fields():
-        if workload.get(field) is not None and field not in own:
-            modes = ", ".join(identity.declaring(field))
-            whose = "this workload's" if "workloads[" in here else "its worker's"
-            this = f"{whose} is {mode.name!r}" if mode is not None else f"{whose} is none"
-            problems.append(Problem(f"{here}.{camel(field)}", MISSING, f"applies to identityMode {modes} only; {this}"))
-    return problems
-
-
-def _workloads(workloads: Any, identity_cloud: str | None) -> list[Problem]:
-    if not isinstance(workloads, list):
-        return []
-    problems = []
-    login = []
-    for index, workload in enumerate(workloads):
-        if not isinstance(workload, Mapping):
-            continue
-        here = f"{PREFIX}workloads[{index}]"
-        if workload.get("runs_login_job") is True:
-            login.append(index)
-            token_type = workload.get("token_type")
-            if token_type in [t.value for t in TokenType] and token_type not in [t.value for t in LOGIN_TOKEN_TYPES]:
-                problems.append(
-                    Problem(
-                        f"{here}.runsLoginJob",
-                        True,
-                        f"is not accepted with tokenType {token_type!r}",
-                        f"it only on workloads whose tokenType the login can request "
-                        f"({', '.join(t.value for t in LOGIN_TOKEN_TYPES)}): runner tokens are for deployment agents",
-                    )
-                )
-        if workload.get("esc_environments") and workload.get("runs_login_job") is not True:
-            problems.append(
-                Problem(
-                    f"{here}.escEnvironments",
-                    workload["esc_environments"],
-                    "is not accepted without runsLoginJob: true",
-                    "it on the workload the login Job runs as (it opens them with that workload's token)",
-                )
-            )
-        problems += _identity(here, workload, identity_cloud)
-    if len(login) > 1:
-        problems.append(
-            Problem(
-                f"{PREFIX}workloads",
-                MISSING,
-                f"runsLoginJob: true is set on workloads {login}",
-                "it on at most one workload",
-            )
-        )
-    return problems
-
-
 def _model(
-    config: Mapping[str, Any], values: Mapping[str, Any], raw: RawConfig, warnings: tuple[str, ...]
+    config: Mapping[str, Any],
+    values: Mapping[str, Any],
+    raw: RawConfig,
+    entries: Mapping[str, tuple[Any, ...]],
+    warnings: tuple[str, ...],
 ) -> StackConfig:
     cloud = config["cloud"]
-    identity_cloud = config["existing"]["identity_cloud"] if cloud == "existing" else cloud
-    workloads = tuple(_workload(sections.workload().resolved(item), identity_cloud) for item in config["workloads"])
-    earlier = earlier_workload_names([(w.namespace, w.service_account) for w in workloads])
-    workloads = tuple(replace(w, earlier_resource_name=earlier[(w.namespace, w.service_account)]) for w in workloads)
     issuer = sections.ISSUER.resolved(config.get("issuer") or {})
     gke = eks = aks = existing = None
     if cloud == "aks":
@@ -566,7 +398,8 @@ def _model(
             key: eks_values[key] for key in eks_values if key not in ("oidc_provider_arn", "oidc_thumbprints")
         }
         cluster_args["region"] = values["aws:region"]
-        for name in dict.fromkeys(w.identity_mode for w in workloads if w.identity_mode is not None):
+        accounts = [a for kind in kinds.kinds() for e in entries[kind.key] for a in kind.accounts(e)]
+        for name in dict.fromkeys(a.identity_mode for a in accounts if a.identity_mode is not None):
             cluster_args.update(identity.get(name).cluster_args.get("eks", {}))
         if cluster_args.get("subnet_ids") is None:
             cluster_args.pop("subnet_ids", None)
@@ -580,11 +413,8 @@ def _model(
         existing = _existing_model(sections.EXISTING.resolved(config["existing"]), config.get("kubeconfig"), values)
     return StackConfig(
         cloud=cloud,
-        esc_stores=tuple(_esc_store(store) for store in config.get("esc_stores") or ()),
-        operator_stacks=tuple(sections.OPERATOR_STACK.resolved(entry) for entry in config.get("operator_stacks") or ()),
-        workflow_runners=tuple(_runner(entry, identity_cloud) for entry in config.get("workflow_runners") or ()),
         organization=str(config["organization"]),
-        workloads=workloads,
+        entries=entries,
         login_job=sections.LOGIN_JOB.resolved(config.get("login_job") or {}),
         issuer=IssuerConfig(
             name=issuer["name"] or f"{raw.project}-{raw.stack}",
@@ -599,37 +429,6 @@ def _model(
         existing=existing,
         warnings=warnings,
     )
-
-
-def _workload(values: Mapping[str, Any], identity_cloud: str) -> WorkloadConfig:
-    policy = {name: values[name] for name in WORKLOAD_POLICY.fields if values.get(name) is not None}
-    if "authorized_permissions" in policy:
-        policy["authorized_permissions"] = list(policy["authorized_permissions"])
-    mode = _mode_of(values, identity_cloud)
-    settings = _settings(mode, values)
-    return WorkloadConfig(
-        policy=policy,
-        runs_login_job=bool(values["runs_login_job"]),
-        esc_environments=tuple(values["esc_environments"]),
-        identity_mode=None if mode is None else mode.name,
-        identity_settings=settings,
-    )
-
-
-def _runner(entry: Mapping[str, Any], identity_cloud: str) -> RunnerConfig:
-    values = sections.workflow_runner().resolved(entry)
-    mode = _mode_of(values, identity_cloud)
-    return RunnerConfig(
-        args={name: values[name] for name in runner.WORKFLOW_RUNNER.fields if name in values},
-        identity_mode=None if mode is None else mode.name,
-        identity_settings=_settings(mode, values),
-    )
-
-
-def _esc_store(values: Mapping[str, Any]) -> dict[str, Any]:
-    store = sections.ESC_STORE.resolved(values)
-    secrets = [esc.EXTERNAL_SECRET.resolved(secret) for secret in store.get("external_secrets") or ()]
-    return {**store, "external_secrets": secrets}
 
 
 def _existing_model(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str, Any]) -> ExistingConfig:

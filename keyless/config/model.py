@@ -6,15 +6,15 @@ in :mod:`keyless.core`, and every key spelling in :mod:`keyless.config.sections`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from keyless import identity
-from keyless.core.esc import environment_ref, store_service_account, workload_policy
+from keyless import identity, kinds
+from keyless.core.esc import environment_ref
 from keyless.core.login_request import LoginRequest
-from keyless.core.naming import workload_resource_name
-from keyless.core.runner import runner_policy, worker_service_account
+from keyless.kinds import esc_stores, workloads
+from keyless.kinds.workloads import Workload
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
     from keyless.components.aks_cluster import AksClusterArgs
@@ -22,91 +22,13 @@ if TYPE_CHECKING:  # the components' arg types, for type checking only: no provi
     from keyless.components.eks_oidc_provider import EksOidcProviderArgs
     from keyless.components.existing_cluster import ExistingClusterArgs
     from keyless.components.gke_cluster import GkeClusterArgs
-    from keyless.components.keyless_esc_store import KeylessEscStoreArgs
-    from keyless.components.keyless_operator_stack import KeylessOperatorStackArgs
-    from keyless.components.keyless_workflow_runner import KeylessWorkflowRunnerArgs
     from keyless.components.oidc_login_runner import OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
     from keyless.components.restricted_namespace import RestrictedNamespaceArgs
 
 Cloud = Literal["gke", "eks", "aks", "existing"]
 IdentityCloud = Literal["gke", "eks", "aks", "none"]
-
-
-POOL_STAND_IN = "pool-created-by-this-stack"
-"""The runner id of a pool the stack creates, where its id is not needed (the doctor's policies)."""
-
-
-@dataclass(frozen=True)
-class WorkloadConfig:
-    """One Kubernetes service account: its Pulumi Cloud policy and its cloud identity."""
-
-    policy: dict[str, Any]
-    """``WorkloadPolicy`` args: namespace, service_account, token_type and its companion."""
-    runs_login_job: bool = False
-    esc_environments: tuple[str, ...] = ()
-    """ESC environments (``<project>/<environment>``) the login Job opens as this workload."""
-    identity_mode: str | None = None
-    """The name of its identity mode (:mod:`keyless.identity`); None without a cloud identity."""
-    identity_settings: Mapping[str, Any] = field(default_factory=dict)
-    """Its identity mode's own fields (snake_case, defaults filled in)."""
-    earlier_resource_name: str | None = field(default=None, compare=False)
-    """The name stacks deployed before the "." join gave this workload's resources (an alias)."""
-
-    @property
-    def namespace(self) -> str:
-        return str(self.policy["namespace"])
-
-    @property
-    def service_account(self) -> str:
-        return str(self.policy["service_account"])
-
-    @property
-    def token_type(self) -> str:
-        return str(self.policy["token_type"])
-
-    @property
-    def resource_name(self) -> str:
-        return workload_resource_name(self.namespace, self.service_account)
-
-    def pod_labels(self) -> dict[str, str]:
-        """Labels its identity mode needs on its pods (e.g. Azure's webhook selects pods by one)."""
-        return dict(identity.get(self.identity_mode).pod_labels) if self.identity_mode else {}
-
-    def login_flags(self) -> dict[str, Any]:
-        """The login Job's token type and its team/user, as ``OidcLoginRunner`` args."""
-        flags = {"token_type": self.token_type}
-        for name in ("team_name", "user_login"):
-            if self.policy.get(name) is not None:
-                flags[name] = self.policy[name]
-        return flags
-
-
-@dataclass(frozen=True)
-class RunnerConfig:
-    """A workflow runner: its ``KeylessWorkflowRunner`` args but the organization, and the cloud
-    identity of its worker (the account the workflow pods run as)."""
-
-    args: dict[str, Any]
-    identity_mode: str | None = None
-    identity_settings: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def namespace(self) -> str:
-        return str(self.args["namespace"])
-
-    @property
-    def reference(self) -> str:
-        """``<namespace>/<name>``: how the doctor and the program name it."""
-        return f"{self.namespace}/{self.args['name']}"
-
-    @property
-    def worker(self) -> str:
-        return worker_service_account(self.args["name"], self.args.get("worker_service_account"))
-
-    @property
-    def resource_name(self) -> str:
-        return workload_resource_name(self.namespace, str(self.args["name"]))
+E = TypeVar("E", bound=kinds.Entry)
 
 
 @dataclass(frozen=True)
@@ -149,10 +71,11 @@ class EksConfig:
 class StackConfig:
     cloud: Cloud
     organization: str
-    workloads: tuple[WorkloadConfig, ...]
     login_job: dict[str, Any]
     """``OidcLoginRunner`` args other than the workload's (namespace, account, token type)."""
     issuer: IssuerConfig
+    entries: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Each kind's entries (:mod:`keyless.kinds`), by its key."""
     pod_security_level: str = "restricted"
     create_namespaces: bool = True
     gke: GkeClusterArgs | None = None
@@ -161,11 +84,6 @@ class StackConfig:
     aks: AksClusterArgs | None = None
     """``AksCluster`` args."""
     existing: ExistingConfig | None = None
-    operator_stacks: tuple[dict[str, Any], ...] = ()
-    """Each Operator stack's config: its ``workload`` (namespace/serviceAccount) and its Stack's fields."""
-    esc_stores: tuple[dict[str, Any], ...] = ()
-    """``KeylessEscStore`` args of each ESC store, but its organization (see :meth:`esc_store_args`)."""
-    workflow_runners: tuple[RunnerConfig, ...] = ()
     warnings: tuple[str, ...] = ()
     """Deprecated keys in use, each naming its replacement."""
 
@@ -179,101 +97,64 @@ class StackConfig:
             return str(self.gke["project"])
         return self.existing.gcp_project if self.existing is not None else None
 
+    def of(self, kind: kinds.Kind[E]) -> tuple[E, ...]:
+        """The entries of ``kind``."""
+        return self.entries.get(kind.key, ())
+
+    @property
+    def workloads(self) -> tuple[Workload, ...]:
+        return self.of(workloads.KIND)
+
+    def accounts(self) -> list[kinds.Account]:
+        """Every service account the stack's entries own, in registry order."""
+        return [account for kind in kinds.kinds() for entry in self.of(kind) for account in kind.accounts(entry)]
+
     def needs(self) -> frozenset[str]:
-        """What the workloads' identity modes need of the cluster (:data:`keyless.identity.FACTS`)."""
-        owners: list[WorkloadConfig | RunnerConfig] = [*self.workloads, *self.workflow_runners]
-        modes = [owner.identity_mode for owner in owners if owner.identity_mode]
+        """What the accounts' identity modes need of the cluster (:data:`keyless.identity.FACTS`)."""
+        modes = [account.identity_mode for account in self.accounts() if account.identity_mode]
         return frozenset().union(*(identity.get(mode).needs for mode in modes))
 
     @property
-    def login_workload(self) -> WorkloadConfig | None:
-        return next((w for w in self.workloads if w.runs_login_job), None)
+    def login_workload(self) -> Workload | None:
+        return workloads.login_workload(self.workloads)
+
+    def _namespace_uses(self) -> list[kinds.NamespaceUse]:
+        return [use for kind in kinds.kinds() for entry in self.of(kind) for use in kind.namespaces(entry)]
 
     @property
     def namespaces(self) -> tuple[str, ...]:
-        return tuple(
-            dict.fromkeys(
-                [
-                    *(w.namespace for w in self.workloads),
-                    *(s["namespace"] for s in self.esc_stores),
-                    *(r.namespace for r in self.workflow_runners),
-                ]
-            )
-        )
+        return tuple(dict.fromkeys(use.name for use in self._namespace_uses()))
 
-    def workload_named(self, reference: str) -> WorkloadConfig:
-        """The workload a ``<namespace>/<serviceAccount>`` reference names (the config checked it exists)."""
-        return next(w for w in self.workloads if f"{w.namespace}/{w.service_account}" == reference)
+    def namespace_args(self, name: str) -> RestrictedNamespaceArgs:
+        """``RestrictedNamespace`` args: the stack's level, lowered where an entry in it needs it."""
+        level = self.pod_security_level
+        for use in self._namespace_uses():
+            if use.name == name and use.pod_security_level is not None and level == "restricted":
+                level = use.pod_security_level
+        return cast("RestrictedNamespaceArgs", {"name": name, "pod_security_level": level})
 
-    def operator_stack_args(self, entry: dict[str, Any]) -> KeylessOperatorStackArgs:
-        """``KeylessOperatorStack`` args: the Stack's fields, and its workload's account and token."""
-        workload = self.workload_named(entry["workload"])
-        fields = {key: value for key, value in entry.items() if key != "workload" and value is not None}
-        return cast(
-            "KeylessOperatorStackArgs",
-            {
-                **fields,
-                **workload.login_flags(),
-                "namespace": workload.namespace,
-                "service_account_name": workload.service_account,
-                "organization": self.organization,
-                **({"pod_labels": workload.pod_labels()} if workload.pod_labels() else {}),
-            },
-        )
+    def policies(self) -> list[Mapping[str, Any]]:
+        """Every issuer policy, as the config alone gives them (the doctor's view)."""
+        return [policy for kind in kinds.kinds() for entry in self.of(kind) for policy in kind.policies(entry)]
 
-    def esc_store_args(self, store: dict[str, Any]) -> KeylessEscStoreArgs:
-        """``KeylessEscStore`` args."""
-        return cast("KeylessEscStoreArgs", {**store, "organization": self.organization})
-
-    def workflow_runner_args(
-        self, runner: RunnerConfig, worker_annotations: Mapping[str, Any] | None = None
-    ) -> KeylessWorkflowRunnerArgs:
-        """``KeylessWorkflowRunner`` args; ``worker_annotations`` are its worker's identity's."""
-        args = {key: value for key, value in runner.args.items() if value is not None}
-        if worker_annotations:
-            args["worker_annotations"] = dict(worker_annotations)
-        return cast("KeylessWorkflowRunnerArgs", {**args, "organization": self.organization})
+    def trust_args(self, issuer_url: Any, policies: Sequence[Mapping[str, Any]] | None = None) -> PulumiCloudTrustArgs:
+        """``PulumiCloudTrust`` args, with the ``policies`` the kinds made (default: :meth:`policies`)."""
+        return {
+            "organization": self.organization,
+            "issuer_url": issuer_url,
+            "issuer_name": self.issuer.name,
+            "workloads": [cast(Any, dict(policy)) for policy in (self.policies() if policies is None else policies)],
+            "max_expiration_seconds": self.issuer.max_expiration_seconds,
+            "pin_audience": self.issuer.pin_audience,
+        }
 
     def esc_environments(self) -> list[str]:
         """The ESC environments the login Job opens, as ``pulumi env open`` names them: its workload's,
         then the stores'."""
         workload = self.login_workload
         named = [tuple(ref.split("/", 1)) for ref in (workload.esc_environments if workload else ())]
-        named += [(s["project"], s["environment"]) for s in self.esc_stores]
+        named += esc_stores.environments(self.of(esc_stores.KIND))
         return list(dict.fromkeys(environment_ref(self.organization, project, env) for project, env in named))
-
-    def namespace_args(self, name: str) -> RestrictedNamespaceArgs:
-        """``RestrictedNamespace`` args."""
-        level = self.pod_security_level
-        if level == "restricted" and name in {r.namespace for r in self.workflow_runners}:
-            # The agent starts its workflow pods from its own pod spec, which sets no security
-            # context: the restricted standard would refuse every one. The namespace is the runner's alone.
-            level = "baseline"
-        return cast("RestrictedNamespaceArgs", {"name": name, "pod_security_level": level})
-
-    def trust_args(self, issuer_url: Any, runner_pools: Mapping[str, Any] | None = None) -> PulumiCloudTrustArgs:
-        """``PulumiCloudTrust`` args. ``runner_pools`` gives each runner's pool id by its reference
-        (a pool created by the stack is known only once created); without it, a created pool is
-        named by a stand-in, which is all the doctor needs."""
-        pools = runner_pools or {}
-        runners = [
-            runner_policy(
-                r.namespace, str(r.args["name"]), pools.get(r.reference) or r.args.get("pool_id") or POOL_STAND_IN
-            )
-            for r in self.workflow_runners
-        ]
-        return {
-            "organization": self.organization,
-            "issuer_url": issuer_url,
-            "issuer_name": self.issuer.name,
-            "workloads": [
-                *(cast(Any, dict(workload.policy)) for workload in self.workloads),
-                *(cast(Any, esc_policy(s)) for s in self.esc_stores),
-                *(cast(Any, policy) for policy in runners),
-            ],
-            "max_expiration_seconds": self.issuer.max_expiration_seconds,
-            "pin_audience": self.issuer.pin_audience,
-        }
 
     def login_request(self) -> LoginRequest:
         """What the login Job asks Pulumi Cloud for."""
@@ -306,9 +187,3 @@ class StackConfig:
         if labels:
             args["pod_labels"] = labels
         return cast("OidcLoginRunnerArgs", args)
-
-
-def esc_policy(store: dict[str, Any]) -> dict[str, Any]:
-    """The issuer policy an ESC store's service account needs."""
-    account = store_service_account(store["name"], store.get("service_account"))
-    return workload_policy(store["namespace"], account, store["role_id"])

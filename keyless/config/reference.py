@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+from keyless import kinds
 from keyless.config import sections
 from keyless.core.problems import MISSING
 from keyless.core.spec import Field, Spec, camel, join
@@ -22,17 +23,15 @@ END = "<!-- configuration-reference:end -->"
 
 # Which schema object documents the fields a section shares with a component.
 _DOCUMENTED_BY = {
-    "": "resources:keyless:index:PulumiCloudTrust",
-    "workloads[]": "types:keyless:index:WorkloadPolicy",
-    "gke": "resources:keyless:index:GkeCluster",
-    "eks": "resources:keyless:index:EksCluster",
-    "aks": "resources:keyless:index:AksCluster",
-    "operatorStacks[]": "resources:keyless:index:KeylessOperatorStack",
-    "escStores[]": "resources:keyless:index:KeylessEscStore",
-    "workflowRunners[]": "resources:keyless:index:KeylessWorkflowRunner",
-    "loginJob": "resources:keyless:index:OidcLoginRunner",
-    "issuer": "resources:keyless:index:PulumiCloudTrust",
+    "": "PulumiCloudTrust",
+    "gke": "GkeCluster",
+    "eks": "EksCluster",
+    "aks": "AksCluster",
+    "loginJob": "OidcLoginRunner",
+    "issuer": "PulumiCloudTrust",
 }
+"""Which component (or type) of the package schema documents the fields a section shares with it;
+each kind's section names its own."""
 _PROBE: dict[str, Any] = {"text": "\x00", "int": "\x00", "bool": "\x00", "list": ["\x00"], "map": "\x00"}
 
 
@@ -60,11 +59,12 @@ def default(each: Field) -> str:
 def _description(schema: Mapping[str, Any], section: str, name: str, each: Field) -> str:
     if each.doc:
         return each.doc
-    where = _DOCUMENTED_BY.get(section)
+    documented = {**_DOCUMENTED_BY, **{f"{kind.key}[]": kind.component for kind in kinds.kinds() if kind.component}}
+    where = documented.get(section)
     if where is None:
         return ""
-    kind, token = where.split(":", 1)
-    owner = schema.get(kind, {}).get(token, {})
+    token = f"keyless:index:{where}"
+    owner = schema.get("resources", {}).get(token) or schema.get("types", {}).get(token) or {}
     properties = owner.get("inputProperties") or owner.get("properties") or {}
     key = "issuerName" if (section, name) == ("issuer", "name") else camel(name)
     return str(properties.get(key, {}).get("description") or "")

@@ -12,11 +12,10 @@ from dataclasses import replace
 from enum import StrEnum
 from functools import lru_cache
 
-from keyless import identity
-from keyless.core import aws, azure, esc, gcp, kubernetes, login_job, operator, pulumi_cloud, runner
-from keyless.core.problems import Problem
+from keyless import kinds
+from keyless.core import aws, azure, gcp, kubernetes, login_job, pulumi_cloud
 from keyless.core.spec import Field, Spec, required
-from keyless.core.values import boolean, choice, list_of, pattern, text
+from keyless.core.values import boolean, choice, list_of, text
 
 NAMESPACE = "keyless"
 PREFIX = f"{NAMESPACE}:"
@@ -38,48 +37,6 @@ class IdentityCloud(StrEnum):
     EKS = "eks"
     AKS = "aks"
     NONE = "none"
-
-
-def _identity_mode_field(whose: str = "the workload") -> Field:
-    offered = {
-        cloud: [mode.name for mode in identity.offered(cloud)]
-        for cloud in (IdentityCloud.EKS, IdentityCloud.GKE, IdentityCloud.AKS)
-    }
-    described = "; ".join(f"{cloud.upper()}: {' or '.join(names)}" for cloud, names in offered.items() if names)
-    return Field(
-        choice(mode.name for mode in identity.modes()),
-        doc=f"How {whose} gets its cloud identity ({described}; the first is the default). See docs/identities.md.",
-    )
-
-
-@lru_cache(maxsize=4)
-def _workload(registry: tuple[str, ...]) -> Spec:
-    return pulumi_cloud.WORKLOAD_POLICY.extend(
-        "workload",
-        {
-            "runs_login_job": Field(
-                boolean,
-                False,
-                "bool",
-                doc="The login Job runs as this workload's service account (at most one workload).",
-            ),
-            "esc_environments": Field(
-                list_of(esc.project_environment),
-                (),
-                "list",
-                doc="ESC environments (<project>/<environment>) the login Job opens as this workload, values "
-                "discarded, to prove its token can read them (only with runsLoginJob).",
-            ),
-            "identity_mode": _identity_mode_field(),
-            **identity.fields(),
-        },
-    )
-
-
-def workload() -> Spec:
-    """A workload's keys: its issuer policy, the login Job, its identity mode and that mode's fields
-    (from the identity-mode registry)."""
-    return _workload(identity.version())
 
 
 GKE = replace(
@@ -182,93 +139,6 @@ LOGIN_JOB = replace(
     rules=(),
 )
 
-ESC_STORE = replace(
-    esc.ESC_STORE.only(
-        "namespace",
-        "name",
-        "project",
-        "environment",
-        "role_id",
-        "service_account",
-        "cluster_scoped",
-        "expiration_seconds",
-        "api_url",
-        "controller_namespace",
-        "controller_service_account",
-        "external_secrets",
-    ),
-    name="escStores",
-)
-"""An ESC store; its organization is the stack's (keyless:organization)."""
-
-workload_ref = pattern(
-    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?",
-    "a workload",
-    "<namespace>/<serviceAccount> of a keyless:workloads entry",
-)
-
-
-OPERATOR_STACK = operator.OPERATOR_STACK.only(
-    "name",
-    "stack",
-    "project_repo",
-    "branch",
-    "commit",
-    "repo_dir",
-    "program_ref",
-    "config",
-    "environment",
-    "resync_frequency_seconds",
-    "refresh",
-    "destroy_on_finalize",
-    "workspace_image",
-    "exchanged_token_lifetime",
-    "longest_update",
-    "refresh_percent",
-).extend(
-    "operatorStacks",
-    {
-        "workload": required(
-            workload_ref,
-            doc="The workload (namespace/serviceAccount) whose account, cloud identity and Pulumi token the "
-            "workspace uses.",
-        )
-    },
-    (),
-)
-"""An Operator stack; the workload it names gives its service account, identity and token."""
-
-
-@lru_cache(maxsize=4)
-def _workflow_runner(registry: tuple[str, ...]) -> Spec:
-    return runner.WORKFLOW_RUNNER.only(
-        "namespace",
-        "name",
-        "pool_id",
-        "pool_name",
-        "single_run",
-        "replicas",
-        "image",
-        "token_expiration",
-        "token_expiration_seconds",
-        "run_as_user",
-        "worker_service_account",
-    ).extend(
-        "workflowRunners",
-        {
-            "identity_mode": _identity_mode_field("the worker (the account the workflow pods run as)"),
-            # Not the fields of modes whose pods need a label: the agent starts the workflow pods.
-            **{name: each for mode in identity.modes() if not mode.pod_labels for name, each in mode.fields.items()},
-        },
-    )
-
-
-def workflow_runner() -> Spec:
-    """A workflow runner's keys: its pool and agents, and its worker's identity mode and that mode's
-    fields (as on a workload). Its organization is the stack's (keyless:organization)."""
-    return _workflow_runner(identity.version())
-
-
 _TRUST = pulumi_cloud.PULUMI_CLOUD_TRUST.fields
 ISSUER = Spec(
     "issuer",
@@ -278,13 +148,6 @@ ISSUER = Spec(
         "pin_audience": _TRUST["pin_audience"],
     },
 )
-
-
-def _workload_list(key: str, value: object) -> list[Problem]:
-
-    if not isinstance(value, list) or not value:
-        return [Problem(key, value, "is not accepted", "a non-empty list of workloads")]
-    return []
 
 
 @lru_cache(maxsize=4)
@@ -309,40 +172,20 @@ def _stack(registry: tuple[str, ...]) -> Spec:
             "aks": Field(kind="object", spec=AKS, doc="cloud aks: the AKS cluster to create."),
             "existing": Field(kind="object", spec=EXISTING, doc="cloud existing: the cluster someone else runs."),
             "kubeconfig": Field(text, doc="cloud existing: a kubeconfig for the cluster, set as a secret."),
-            "workloads": required(
-                _workload_list,
-                "objects",
-                workload(),
-                doc="The Kubernetes service accounts that get keyless access, each with its Pulumi token.",
-            ),
             "login_job": Field(kind="object", spec=LOGIN_JOB, doc="The Job that proves the login on every pulumi up."),
             "issuer": Field(kind="object", spec=ISSUER, doc="The issuer registered in Pulumi Cloud."),
-            "operator_stacks": Field(
-                kind="objects",
-                spec=OPERATOR_STACK,
-                default=(),
-                doc="Pulumi Kubernetes Operator stacks whose workspace logs in as a workload, no token.",
-            ),
-            "esc_stores": Field(
-                kind="objects",
-                spec=ESC_STORE,
-                default=(),
-                doc="External Secrets stores reading Pulumi ESC as their own service account, no token.",
-            ),
-            "workflow_runners": Field(
-                kind="objects",
-                spec=workflow_runner(),
-                default=(),
-                doc="Customer-managed workflow runners whose agents exchange their own token, no pool token.",
-            ),
+            **{
+                kind.field_name: Field(kind="objects", spec=kind.spec(), default=(), doc=kind.summary)
+                for kind in kinds.kinds()
+            },
         },
-        (pulumi_cloud.unique_service_accounts("workloads"),),
     )
 
 
 def stack() -> Spec:
-    """Every ``keyless:*`` key of a stack, as its component specs spell them."""
-    return _stack(identity.version())
+    """Every ``keyless:*`` key of a stack, as its component specs spell them (each kind's section
+    from the kind registry)."""
+    return _stack(kinds.version())
 
 
 DEPRECATED: dict[str, dict[str, str]] = {

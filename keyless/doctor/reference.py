@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keyless.config import StackConfig, WorkloadConfig, from_stack_file, parse
+from keyless.config import StackConfig, from_stack_file, parse
 from keyless.core import issuers
 from keyless.core.gcp import gke_issuer_url
 from keyless.core.pulumi_cloud import pulumi_audience
+from keyless.kinds.workloads import Workload
 
 DEFAULT_EXCHANGED_LIFETIME_SECONDS = 7200
 """What the CLI asks for without ``--oidc-expiration``: two hours."""
@@ -50,13 +51,13 @@ class StackReference:
     def audience(self) -> str:
         return pulumi_audience(self.organization)
 
-    def workload(self, namespace: str, service_account: str) -> WorkloadConfig | None:
+    def workload(self, namespace: str, service_account: str) -> Workload | None:
         return next(
             (w for w in self.config.workloads if (w.namespace, w.service_account) == (namespace, service_account)),
             None,
         )
 
-    def login_request(self, workload: WorkloadConfig | None) -> dict[str, Any]:
+    def login_request(self, workload: Workload | None) -> dict[str, Any]:
         """What the workload's exchange asks for: the login Job's flags for the workload it runs
         as, else the token its own policy grants, with the CLI's default lifetime."""
         if workload is not None and workload.runs_login_job:

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from keyless import identity
+from keyless import identity, kinds
 from keyless.core.exchange import pinned_account
 from keyless.core.login_job import ESC_ENVIRONMENTS_VARIABLE
-from keyless.policies.pack import ESC_STORES_POLICY_TYPES, ISSUER, SERVICE_ACCOUNT, containers, pod_spec
+from keyless.policies.pack import ISSUER, SERVICE_ACCOUNT, containers, pod_spec
 from keyless.record import ProgramRun
 
 BROAD_GRANTS = re.compile(r"(AdministratorAccess|PowerUserAccess|IAMFullAccess|roles/owner|roles/editor)$")
@@ -84,83 +84,21 @@ def rows(run: ProgramRun) -> tuple[list[Row], list[str]]:
     return sorted(table.values(), key=lambda row: row.account), sorted(orphans)
 
 
-@dataclass
-class Store:
-    """An ESC store: which account reads which environment, for which Pulumi token."""
-
-    store: str
-    account: str
-    environment: str
-    token: str = "no policy on the issuer"
-
-
-def stores(run: ProgramRun) -> list[Store]:
-    """Each External Secrets store for Pulumi ESC: store → service account → token → environment."""
-    registrations = [r for r in run.registrations if r.custom]
-    tokens: dict[tuple[str, str], str] = {}
-    for issuer in (r for r in registrations if r.type == ISSUER):
+def tokens(run: ProgramRun) -> dict[tuple[str, str], str]:
+    """The Pulumi token each service account an issuer policy pins can obtain."""
+    found = {}
+    for issuer in (r for r in run.registrations if r.custom and r.type == ISSUER):
         for policy in issuer.plain_inputs.get("policies") or []:
             account = pinned_account(policy.get("rules") or {})
             if account is not None:
-                tokens[account] = _token(policy)[0]
-    found = []
-    for r in registrations:
-        if r.type not in ESC_STORES_POLICY_TYPES:
-            continue
-        inputs = r.plain_inputs
-        provider = (inputs.get("spec") or {}).get("provider", {}).get("pulumi") or {}
-        reference = ((provider.get("auth") or {}).get("oidcConfig") or {}).get("serviceAccountRef") or {}
-        meta = inputs.get("metadata") or {}
-        namespace = str(reference.get("namespace") or meta.get("namespace") or "")
-        account = (namespace, str(reference.get("name") or "(an access token)"))
-        found.append(
-            Store(
-                store=f"{inputs.get('kind')} {meta.get('namespace', '-')}/{meta.get('name')}",
-                account=f"{account[0]}/{account[1]}",
-                environment=f"{provider.get('organization')}/{provider.get('project')}/{provider.get('environment')}",
-                token=tokens.get(account, Store.token),
-            )
-        )
-    return sorted(found, key=lambda store: store.store)
+                found[account] = _token(policy)[0]
+    return found
 
 
-def operator_stacks(run: ProgramRun) -> list[tuple[str, str, str]]:
-    """Each Operator stack: (Stack, its workspace's service account, the stack it deploys)."""
-    found = []
-    for r in run.registrations:
-        if r.custom and r.type == "kubernetes:pulumi.com/v1:Stack":
-            inputs = r.plain_inputs
-            meta, spec = inputs.get("metadata") or {}, inputs.get("spec") or {}
-            namespace = str(meta.get("namespace"))
-            found.append(
-                (
-                    f"{namespace}/{meta.get('name')}",
-                    f"{namespace}/{spec.get('serviceAccountName')}",
-                    str(spec.get("stack")),
-                )
-            )
-    return sorted(found)
-
-
-def workflow_runners(run: ProgramRun) -> list[tuple[str, str, str, str]]:
-    """Each workflow runner's agents: (Deployment or Job, their service account, the pool, the worker
-    account their workflow pods run as)."""
-    found = []
-    for r in run.registrations:
-        pod = pod_spec(r.type, r.plain_inputs) if r.custom else {}
-        for container in containers(pod):
-            env = {v.get("name"): v.get("value") for v in container.get("env") or [] if isinstance(v, Mapping)}
-            if "PULUMI_AGENT_RUNNER_POOL_ID" in env:
-                namespace = (r.plain_inputs.get("metadata") or {}).get("namespace")
-                found.append(
-                    (
-                        f"{r.type.rsplit(':', 1)[-1]} {namespace}/{(r.plain_inputs.get('metadata') or {}).get('name')}",
-                        f"{namespace}/{pod.get('serviceAccountName')}",
-                        str(env["PULUMI_AGENT_RUNNER_POOL_ID"]),
-                        f"{namespace}/{env.get('PULUMI_AGENT_SERVICE_ACCOUNT_NAME')}",
-                    )
-                )
-    return sorted(found)
+def sections(run: ProgramRun) -> list[kinds.Section]:
+    """Each kind's part of the map, in the registry's order."""
+    found = tokens(run)
+    return [part for kind in kinds.kinds() if kind.section for part in [kind.section(run, found)] if part is not None]
 
 
 def opened_environments(run: ProgramRun) -> list[tuple[str, str, list[str]]]:
@@ -201,36 +139,8 @@ def render(run: ProgramRun, stack: str) -> str:
         lines.append(f"| `{row.account}` | {row.token} | {row.identity} | {', '.join(row.grants) or '—'} | {flags} |")
     if orphans:
         lines += ["", *[f"- ⚠ {orphan}" for orphan in orphans]]
-    operators = operator_stacks(run)
-    if operators:
-        lines += [
-            "",
-            "## Operator stacks",
-            "",
-            "| Stack | workspace service account (its row above) | Pulumi stack |",
-            "| --- | --- | --- |",
-        ]
-        lines += [f"| `{name}` | `{account}` | `{stack}` |" for name, account, stack in operators]
-    runners = workflow_runners(run)
-    if runners:
-        lines += [
-            "",
-            "## Workflow runners",
-            "",
-            "| agents | agent service account (its row above) | runner pool | workflow pods run as (its row above) |",
-            "| --- | --- | --- | --- |",
-        ]
-        lines += [f"| {agents} | `{account}` | `{pool}` | `{worker}` |" for agents, account, pool, worker in runners]
-    esc = stores(run)
-    if esc:
-        lines += [
-            "",
-            "## ESC stores",
-            "",
-            "| store | service account | Pulumi token | ESC environment |",
-            "| --- | --- | --- | --- |",
-        ]
-        lines += [f"| {s.store} | `{s.account}` | {s.token} | `{s.environment}` |" for s in esc]
+    for part in sections(run):
+        lines += part.markdown()
     opened = opened_environments(run)
     if opened:
         lines += [

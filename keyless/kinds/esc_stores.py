@@ -1,0 +1,155 @@
+"""ESC stores (``keyless:escStores``): an External Secrets store for one Pulumi ESC environment that
+authenticates as its own service account, with the RBAC its controller needs and the
+ExternalSecrets that read it (see :mod:`keyless.core.esc`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
+
+from keyless.core import esc
+from keyless.core.spec import Spec
+from keyless.kinds import Account, Context, Kind, Made, NamespaceUse, Reading, Request, Section, Subject
+
+if TYPE_CHECKING:
+    from keyless.components.keyless_esc_store import KeylessEscStoreArgs
+    from keyless.record import ProgramRun
+
+SPEC = replace(
+    esc.ESC_STORE.only(
+        "namespace",
+        "name",
+        "project",
+        "environment",
+        "role_id",
+        "service_account",
+        "cluster_scoped",
+        "expiration_seconds",
+        "api_url",
+        "controller_namespace",
+        "controller_service_account",
+        "external_secrets",
+    ),
+    name="escStores",
+)
+"""An ESC store; its organization is the stack's (keyless:organization)."""
+
+STORE_TYPES = tuple(f"kubernetes:{esc.API_VERSION}:{kind}" for kind in ("SecretStore", "ClusterSecretStore"))
+
+
+@dataclass(frozen=True)
+class EscStore:
+    key: str
+    args: Mapping[str, Any]
+    """``KeylessEscStore`` args (defaults filled in) but the organization, which is the stack's."""
+
+    @property
+    def namespace(self) -> str:
+        return str(self.args["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.args["name"])
+
+    @property
+    def service_account(self) -> str:
+        return esc.store_service_account(self.name, self.args.get("service_account"))
+
+    @property
+    def reference(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        """The issuer policy its service account needs: an organization token with its role."""
+        return esc.workload_policy(self.namespace, self.service_account, self.args["role_id"])
+
+
+def read(items: Sequence[tuple[str, Mapping[str, Any]]], reading: Reading) -> tuple[EscStore, ...]:
+    found = []
+    for key, item in items:
+        store = SPEC.resolved(item)
+        secrets = [esc.EXTERNAL_SECRET.resolved(secret) for secret in store.get("external_secrets") or ()]
+        found.append(EscStore(key, {**store, "external_secrets": secrets}))
+    return tuple(found)
+
+
+def create(stores: Sequence[EscStore], context: Context) -> Made:
+    """Each store reads its environment as its own service account."""
+    from keyless.components.keyless_esc_store import KeylessEscStore
+
+    made = Made()
+    for store in stores:
+        args = cast("KeylessEscStoreArgs", {**store.args, "organization": context.organization})
+        KeylessEscStore(f"{store.namespace}.{store.name}", args, context.in_namespace(store.namespace))
+        made.policies.append(store.policy)
+    return made
+
+
+def environments(stores: Sequence[EscStore]) -> list[tuple[str, str]]:
+    """The ESC environments (project, environment) the stores read."""
+    return [(str(s.args["project"]), str(s.args["environment"])) for s in stores]
+
+
+def request(store: EscStore) -> Request:
+    """External Secrets' own request: an organization token, for the store's lifetime."""
+    return Request(
+        f"{store.namespace}/{store.service_account}",
+        "organization",
+        int(store.args["expiration_seconds"]),
+        f"External Secrets for the store {store.reference}",
+    )
+
+
+def section(run: ProgramRun, tokens: Mapping[tuple[str, str], str]) -> Section | None:
+    """Each External Secrets store for Pulumi ESC: store → service account → token → environment."""
+    rows = []
+    for r in run.registrations:
+        if not r.custom or r.type not in STORE_TYPES:
+            continue
+        inputs = r.plain_inputs
+        provider = (inputs.get("spec") or {}).get("provider", {}).get("pulumi") or {}
+        reference = ((provider.get("auth") or {}).get("oidcConfig") or {}).get("serviceAccountRef") or {}
+        meta = inputs.get("metadata") or {}
+        namespace = str(reference.get("namespace") or meta.get("namespace") or "")
+        account = (namespace, str(reference.get("name") or "(an access token)"))
+        rows.append(
+            (
+                f"{inputs.get('kind')} {meta.get('namespace', '-')}/{meta.get('name')}",
+                f"`{account[0]}/{account[1]}`",
+                tokens.get(account, "no policy on the issuer"),
+                f"`{provider.get('organization')}/{provider.get('project')}/{provider.get('environment')}`",
+            )
+        )
+    if not rows:
+        return None
+    return Section("ESC stores", ("store", "service account", "Pulumi token", "ESC environment"), sorted(rows))
+
+
+def spec() -> Spec:
+    return SPEC
+
+
+KIND = Kind(
+    key="escStores",
+    summary="External Secrets stores reading Pulumi ESC as their own service account, no token.",
+    spec=spec,
+    read=read,
+    create=create,
+    accounts=lambda s: (Account(s.key, s.namespace, s.service_account),),
+    namespaces=lambda s: (NamespaceUse(s.key, s.namespace),),
+    policies=lambda s: (s.policy,),
+    subject=Subject(
+        "esc-store",
+        "ESC store",
+        "an ESC store of the stack: its service account is the subject, and the request is External Secrets' own "
+        "(an organization token for the store's expirationSeconds)",
+        request,
+    ),
+    section=section,
+    guardrails=("esc-store-holds-no-access-token", "esc-store-audience-is-pulumis"),
+    component="KeylessEscStore",
+)
+
+__all__ = ["KIND", "EscStore", "environments"]
