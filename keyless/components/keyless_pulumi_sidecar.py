@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from keyless.components._common import child_opts, metadata_field, validated
 from keyless.components.oidc_login_runner import runner_network_policy_spec
-from keyless.core.kubernetes import recommended_labels, restricted_security_context
+from keyless.core.kubernetes import projected_token_volume, recommended_labels, restricted_security_context
 from keyless.core.login_job import (
     CREDENTIALS_DIR,
     HOME_DIR,
@@ -154,20 +154,7 @@ class KeylessPulumiSidecar(pulumi.ComponentResource):
         expiration = checked["token_expiration_seconds"]
         self.volumes = pulumi.Output.all(audience, metadata_field(script.metadata, "name")).apply(
             lambda values: [
-                {
-                    "name": "keyless-oidc-token",
-                    "projected": {
-                        "sources": [
-                            {
-                                "serviceAccountToken": {
-                                    "audience": values[0],
-                                    "expirationSeconds": expiration,
-                                    "path": "token",
-                                }
-                            }
-                        ]
-                    },
-                },
+                projected_token_volume("keyless-oidc-token", values[0], expiration),
                 {"name": "keyless-refresher", "configMap": {"name": values[1], "defaultMode": 0o555}},
                 {"name": "keyless-credentials", "emptyDir": {"sizeLimit": "1Mi"}},
                 {"name": "keyless-home", "emptyDir": {"sizeLimit": "64Mi"}},

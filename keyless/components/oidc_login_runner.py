@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 from keyless.components._common import child_opts, metadata_field, validated
 from keyless.core.kubernetes import (
     CLOUD_METADATA_ENDPOINTS,
+    projected_token_volume,
     recommended_labels,
     restricted_pod_security_context,
     restricted_security_context,
@@ -130,20 +131,7 @@ def runner_pod_spec(
             )
         ],
         volumes=[
-            k8s.core.v1.VolumeArgs(
-                name="pulumi-oidc-token",
-                projected=k8s.core.v1.ProjectedVolumeSourceArgs(
-                    sources=[
-                        k8s.core.v1.VolumeProjectionArgs(
-                            service_account_token=k8s.core.v1.ServiceAccountTokenProjectionArgs(
-                                audience=audience,
-                                expiration_seconds=token_expiration_seconds,
-                                path="token",
-                            )
-                        )
-                    ]
-                ),
-            ),
+            projected_token_volume("pulumi-oidc-token", audience, token_expiration_seconds),  # type: ignore[list-item]
             # 0o555: ConfigMap files are root-owned, so the non-root user needs "other" execute.
             k8s.core.v1.VolumeArgs(
                 name="login-script",

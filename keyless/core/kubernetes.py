@@ -134,3 +134,11 @@ def restricted_security_context(uid: int) -> dict[str, Any]:
 CLOUD_METADATA_ENDPOINTS = (("169.254.169.254", 80), ("169.254.170.23", 80))
 """Where pods get their cloud credentials on the node: the GKE metadata server (Workload Identity)
 and the EKS Pod Identity agent. IRSA needs neither (its token is a file; STS is HTTPS)."""
+
+
+def projected_token_volume(name: str, audience: Any, expiration_seconds: Any) -> dict[str, Any]:
+    """A volume holding one projected service-account token for ``audience``, as the file ``token``
+    (wire form). Mount it as a whole folder: the kubelet rotates the file in place at 80% of its
+    lifetime, and a ``subPath`` mount is never refreshed."""
+    token = {"audience": audience, "expirationSeconds": expiration_seconds, "path": "token"}
+    return {"name": name, "projected": {"sources": [{"serviceAccountToken": token}]}}

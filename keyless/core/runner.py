@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from keyless.core.kubernetes import restricted_security_context
+from keyless.core.kubernetes import projected_token_volume, restricted_security_context
 from keyless.core.problems import MISSING, Problem
 from keyless.core.pulumi_cloud import TokenType, organization_name
 from keyless.core.spec import Field, Keys, Spec, required
@@ -192,20 +192,7 @@ def agent_pod_spec(values: Mapping[str, Any], service_account: str, pool_id: str
         "terminationGracePeriodSeconds": 300,
         "containers": [container],
         "volumes": [
-            {
-                "name": "pulumi-oidc-token",
-                "projected": {
-                    "sources": [
-                        {
-                            "serviceAccountToken": {
-                                "audience": audience,
-                                "expirationSeconds": values["token_expiration_seconds"],
-                                "path": "token",
-                            }
-                        }
-                    ]
-                },
-            },
+            projected_token_volume("pulumi-oidc-token", audience, values["token_expiration_seconds"]),
             {"name": "agent-work", "emptyDir": {}},
             {"name": "agent-tmp", "emptyDir": {"sizeLimit": "256Mi"}},
         ],

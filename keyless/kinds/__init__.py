@@ -225,7 +225,7 @@ class Section:
 
     title: str
     header: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[str, ...]]
 
     def markdown(self) -> list[str]:
         lines = ["", f"## {self.title}", "", f"| {' | '.join(self.header)} |"]
