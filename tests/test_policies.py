@@ -73,6 +73,18 @@ CASES = [
     ("issuer-policy-pins-the-subject", ISSUER, _policy(rules={"sub": "system:serviceaccount:ci:*"}), "pins neither"),
     ("issuer-policy-pins-the-subject", ISSUER, _policy(rules={}), "admits every token"),
     ("issuer-claim-paths-quoted", ISSUER, _policy(rules={**GOOD_RULES, "kubernetes.io.namespace": "ci"}), "not quoted"),
+    (
+        "issuer-trusts-no-shared-account",
+        ISSUER,
+        _policy(rules={"sub": "system:serviceaccount:apps:default"}),
+        "service account 'default' is every pod's account",
+    ),
+    (
+        "issuer-trusts-no-shared-account",
+        ISSUER,
+        _policy(rules={'"kubernetes.io".namespace': "kube-system", '"kubernetes.io".serviceaccount.name': "x"}),
+        "namespace 'kube-system' is the cluster's own namespace",
+    ),
     ("issuer-url-is-an-issuer", ISSUER, _issuer(url="http://oidc.example.com"), "is not an OIDC issuer URL"),
     ("issuer-thumbprints-unpinned", ISSUER, _issuer(thumbprints=["a" * 40]), "thumbprints are pinned"),
     ("issuer-token-lifetime-capped", ISSUER, _issuer(maxExpirationSeconds=90000), "expected at most 7200"),

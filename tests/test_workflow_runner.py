@@ -121,7 +121,9 @@ def test_the_agents_may_manage_pods_in_their_namespace_only(platform: ProgramRun
 def test_the_agent_pod_is_hardened_pinned_and_health_probed(platform: ProgramRun) -> None:
     pod = _agent(platform)["spec"]["template"]["spec"]
     (agent,) = pod["containers"]
-    assert agent["image"] == "pulumi/customer-managed-workflow-agent:2.1.1"
+    # The agent's images are tagged with its release's git tag, v<major>.<minor>.<patch>
+    # (.goreleaser.yaml's {{ .Tag }}, publish-release.yaml's v*.*.*): ":2.1.1" would not pull.
+    assert agent["image"] == "pulumi/customer-managed-workflow-agent:v2.1.1"
     assert agent["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert agent["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     context = agent["securityContext"]

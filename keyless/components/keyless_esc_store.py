@@ -63,6 +63,9 @@ class KeylessEscStoreArgs(TypedDict):
     """Service account of the External Secrets controller (default external-secrets)."""
     external_secrets: NotRequired[Sequence[ExternalSecretSpec]]
     """ExternalSecrets reading the environment into Kubernetes Secrets."""
+    allow_reserved_namespace: NotRequired[bool]
+    """Let it live in a reserved namespace (kube-system, kube-public, kube-node-lease, default, or its controller's),
+    accepting that whoever may run pods there could act as its accounts (default false)."""
 
 
 class KeylessEscStore(pulumi.ComponentResource):
@@ -94,7 +97,9 @@ class KeylessEscStore(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child_opts(self),
         )
-        # The controller may mint a token for this account only, and do nothing else with it.
+        # What the controller needs to mint this account's token. It is the whole grant only where
+        # External Secrets' chart runs with rbac.serviceAccountTokenCreate=false; by default its
+        # ClusterRole already mints tokens for every account (keyless.core.esc).
         role = k8s.rbac.v1.Role(
             f"{name}-token-request",
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -43,7 +43,7 @@ class KeylessWorkflowRunnerArgs(TypedDict):
     replicas: NotRequired[int]
     """Agents in the Deployment, each running one deployment at a time (default 1)."""
     image: NotRequired[str]
-    """Pinned agent image, also used for its workflow pods (default pulumi/customer-managed-workflow-agent:2.1.1)."""
+    """Pinned agent image, also used for its workflow pods (default pulumi/customer-managed-workflow-agent:v2.1.1)."""
     token_expiration: NotRequired[str]
     """Lifetime of each runner token the agent requests (default 1h, at most the issuer's maximum)."""
     token_expiration_seconds: NotRequired[int]
@@ -56,6 +56,9 @@ class KeylessWorkflowRunnerArgs(TypedDict):
     """The account the workflow pods run as (default <name>-worker); created here."""
     worker_annotations: NotRequired[Mapping[str, pulumi.Input[str]]]
     """The worker account's annotations: its cloud identity (from an identity mode)."""
+    allow_reserved_namespace: NotRequired[bool]
+    """Let it live in a reserved namespace (kube-system, kube-public, kube-node-lease, default),
+    accepting that whoever may run pods there could act as its accounts (default false)."""
 
 
 class KeylessWorkflowRunner(pulumi.ComponentResource):

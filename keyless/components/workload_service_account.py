@@ -22,6 +22,9 @@ class WorkloadServiceAccountArgs(TypedDict):
     """EKS IRSA: the IAM role the pods assume."""
     annotations: NotRequired[Mapping[str, pulumi.Input[str]]]
     """Other annotations an identity needs on the service account (e.g. Azure's client id)."""
+    allow_reserved_namespace: NotRequired[bool]
+    """Let it live in a reserved namespace (kube-system, kube-public, kube-node-lease, default),
+    accepting that whoever may run pods there could act as its accounts (default false)."""
 
 
 class WorkloadServiceAccount(pulumi.ComponentResource):

@@ -117,7 +117,7 @@ def load_stack_config(
 def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secret_keys: Sequence[str]) -> list[Problem]:
     problems: list[Problem] = []
     cloud = config.get("cloud")
-    for name in ("gke", "eks", "existing"):
+    for name in sections.Cloud:
         if name != cloud and config.get(name) is not None:
             problems.append(
                 Problem(
@@ -235,6 +235,11 @@ def _entries(
     problems += tenancy.one_owner([(a.key, a.namespace, a.name) for a in accounts])
     uses = [u for kind in kinds.kinds() for e in reading.entries[kind.key] for u in kind.namespaces(e)]
     problems += tenancy.namespaces_alone([(u.key, u.name, u.alone) for u in uses])
+    controllers = {ns: who for kind in kinds.kinds() for ns, who in kind.controllers(reading.entries[kind.key]).items()}
+    reserved = tenancy.reserved(controllers)  # (StackConfig.reserved_namespaces, before there is one)
+    for use in dict.fromkeys(uses):
+        if not use.allowed:
+            problems += tenancy.not_reserved(f"{use.key}.namespace", use.name, reserved)
     problems += _needs_a_lookup(config, accounts)
     problems += _across(accounts)
     return reading.entries

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from keyless import identity, kinds
+from keyless.core import tenancy
 from keyless.core.esc import environment_ref
 from keyless.core.login_request import LoginRequest
 from keyless.kinds import esc_stores, workloads
@@ -121,9 +122,17 @@ class StackConfig:
     def _namespace_uses(self) -> list[kinds.NamespaceUse]:
         return [use for kind in kinds.kinds() for entry in self.of(kind) for use in kind.namespaces(entry)]
 
+    def reserved_namespaces(self) -> dict[str, str]:
+        """The namespaces that belong to the cluster or to a controller its entries rely on (→ whose)."""
+        return tenancy.reserved(
+            {ns: who for kind in kinds.kinds() for ns, who in kind.controllers(self.of(kind)).items()}
+        )
+
     @property
     def namespaces(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(use.name for use in self._namespace_uses()))
+        """The entries' namespaces this stack may create: a reserved one exists and is someone else's."""
+        reserved = self.reserved_namespaces()
+        return tuple(dict.fromkeys(use.name for use in self._namespace_uses() if use.name not in reserved))
 
     def namespace_args(self, name: str) -> RestrictedNamespaceArgs:
         """``RestrictedNamespace`` args: the stack's level, lowered where an entry in it needs it."""

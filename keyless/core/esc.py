@@ -3,7 +3,12 @@ own Kubernetes service account (External Secrets v2.9.0, ``spec.provider.pulumi.
 
 External Secrets' controller mints the account's token itself (TokenRequest: ``create`` on
 ``serviceaccounts/token`` for that account) with ``serviceAccountRef.audiences`` as the audience (the
-API URL when unset) and requests an **organization** token for ``expirationSeconds`` (at least 600).
+API's base URL, ``https://api.pulumi.com``, when unset) and requests an **organization** token for
+``expirationSeconds`` (at least 600).
+
+The per-store Role is the controller's whole grant only where its Helm chart is installed with
+``rbac.serviceAccountTokenCreate=false``: by default the chart's ClusterRole already lets the
+controller mint a token for every service account of the cluster.
 So the store names the audience ``urn:pulumi:org:<org>`` and the issuer needs an organization-token
 policy with a role, pinned to that account. The store, its ExternalSecrets and this module's rules
 are checked against the CRDs in the tests.
@@ -14,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from keyless.core import tenancy
 from keyless.core.problems import Problem
 from keyless.core.pulumi_cloud import TokenType, organization_name, pulumi_audience
 from keyless.core.spec import Field, Keys, Spec, required
@@ -75,6 +81,28 @@ def _one_secret_per_name(values: Mapping[str, Any], keys: Keys) -> list[Problem]
     ]
 
 
+def _account_fits(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+    name = values.get("name")
+    if values.get("service_account") is not None or not isinstance(name, str):
+        return []
+    account = store_service_account(name)
+    if not dns1123_label("", account):
+        return []
+    return [
+        Problem(
+            keys.of("name"),
+            name,
+            f"leaves no valid name for its account {account!r} (a DNS-1123 label, at most 63 characters)",
+            f"a name of at most {63 - len(ACCOUNT_SUFFIX)} characters, or {keys.name('service_account')}",
+        )
+    ]
+
+
+def _controller(values: Mapping[str, Any]) -> dict[str, str]:
+    namespace = values.get("controller_namespace")
+    return {namespace: "External Secrets' controller"} if isinstance(namespace, str) else {}
+
+
 ESC_STORE = Spec(
     "KeylessEscStore",
     {
@@ -84,23 +112,27 @@ ESC_STORE = Spec(
         "project": required(esc_name),
         "environment": required(esc_name),
         "role_id": required(identifier),
-        "service_account": Field(dns1123_label),
+        "service_account": Field(first(dns1123_label, tenancy.not_default)),
         "cluster_scoped": Field(boolean, False, "bool"),
         "expiration_seconds": Field(int_range(MIN_EXPIRATION_SECONDS, 86_400), MIN_EXPIRATION_SECONDS, "int"),
         "api_url": Field(https_url, DEFAULT_API_URL),
         "controller_namespace": Field(dns1123_label, DEFAULT_CONTROLLER_NAMESPACE),
         "controller_service_account": Field(dns1123_label, DEFAULT_CONTROLLER_SERVICE_ACCOUNT),
         "external_secrets": Field(kind="objects", spec=EXTERNAL_SECRET, default=()),
+        "allow_reserved_namespace": Field(boolean, False, "bool"),
     },
-    (_one_secret_per_name,),
+    (_one_secret_per_name, _account_fits, tenancy.namespace_rule(_controller)),
 )
 """A store for one ESC environment, its service account, the RBAC its controller needs, and the
 ExternalSecrets that read it."""
 
 
+ACCOUNT_SUFFIX = "-esc"
+
+
 def store_service_account(store_name: str, given: str | None = None) -> str:
     """The store's own service account: given, or ``<store>-esc``."""
-    return given or f"{store_name}-esc"
+    return given or f"{store_name}{ACCOUNT_SUFFIX}"
 
 
 def store_kind(cluster_scoped: bool) -> str:

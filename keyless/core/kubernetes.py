@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from keyless.core import tenancy
 from keyless.core.problems import MISSING, Problem
 from keyless.core.spec import Field, Keys, Spec, required
-from keyless.core.values import choice, dns1123_label
+from keyless.core.values import boolean, choice, dns1123_label, first
 
 
 class PodSecurityLevel(StrEnum):
@@ -64,12 +65,13 @@ WORKLOAD_SERVICE_ACCOUNT = Spec(
     "WorkloadServiceAccount",
     {
         "namespace": required(dns1123_label),
-        "name": required(dns1123_label),
+        "name": required(first(dns1123_label, tenancy.not_default)),
         "gcp_service_account_email": Field(),
         "aws_role_arn": Field(),
         "annotations": Field(kind="map"),
+        "allow_reserved_namespace": Field(boolean, False, "bool"),
     },
-    (_one_identity,),
+    (_one_identity, tenancy.namespace_rule(lambda values: {})),
 )
 
 

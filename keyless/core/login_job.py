@@ -15,13 +15,12 @@ from typing import Any
 from keyless.core.kubernetes import MAX_PROJECTED_TOKEN_SECONDS, MIN_PROJECTED_TOKEN_SECONDS, recommended_labels
 from keyless.core.login_request import DEFAULT_BACKEND_URL, LoginRequest
 from keyless.core.problems import MISSING, UNKNOWN, Problem
-from keyless.core.pulumi_cloud import LOGIN_FLAGS, LOGIN_TOKEN_TYPES, TokenType, organization_name
+from keyless.core.pulumi_cloud import LOGIN_FLAGS, LOGIN_TOKEN_TYPES, TokenType, organization_name, token_lifetime
 from keyless.core.spec import Field, Keys, Spec, required
 from keyless.core.values import (
     boolean,
     choice,
     dns1123_label,
-    duration,
     duration_seconds,
     https_url,
     identifier,
@@ -173,7 +172,7 @@ LOGIN_JOB = Spec(
         "token_expiration_seconds": Field(
             int_range(MIN_PROJECTED_TOKEN_SECONDS, MAX_PROJECTED_TOKEN_SECONDS), DEFAULT_TOKEN_EXPIRATION_SECONDS, "int"
         ),
-        "exchanged_token_lifetime": Field(duration, DEFAULT_EXCHANGED_TOKEN_LIFETIME),
+        "exchanged_token_lifetime": Field(token_lifetime, DEFAULT_EXCHANGED_TOKEN_LIFETIME),
         "backend_url": Field(https_url, DEFAULT_BACKEND_URL),
         "active_deadline_seconds": Field(int_range(30, 3600), DEFAULT_ACTIVE_DEADLINE_SECONDS, "int"),
         "await_timeout_seconds": Field(int_range(60, 7200), DEFAULT_AWAIT_TIMEOUT_SECONDS, "int"),
@@ -289,7 +288,7 @@ SIDECAR = LOGIN_JOB.only(
 ).extend(
     "KeylessPulumiSidecar",
     {
-        "exchanged_token_lifetime": Field(duration, DEFAULT_SIDECAR_LIFETIME),
+        "exchanged_token_lifetime": Field(token_lifetime, DEFAULT_SIDECAR_LIFETIME),
         "refresh_percent": Field(int_range(10, 90), DEFAULT_REFRESH_PERCENT, "int"),
         "fs_group": Field(int_range(1, 2_147_483_647), DEFAULT_FS_GROUP, "int"),
         "pod_labels": Field(kind="map"),

@@ -5,8 +5,9 @@ The Operator injects ``accessTokenSecret`` as ``PULUMI_ACCESS_TOKEN`` and has no
 issue #697), so a keyless ``Stack`` sets neither: the workspace's ``podTemplate`` (merged into the
 Operator's StatefulSet, whose own ``bootstrap`` and ``fetch`` init containers it keeps) adds the
 refresher, the credentials folder the ``pulumi`` container reads (``PULUMI_CREDENTIALS_PATH``) and
-the pod's ``fsGroup``. The agent answers the controller's ``WhoAmI`` before any update, so the
-sidecar's startup probe holds the ``pulumi`` container until the first login.
+the pod's ``fsGroup``. The workspace's first Pulumi Cloud call selects (or creates) the stack, and
+a failure there marks the Workspace stalled until the Stack's spec changes (Operator PR #1107), so
+the sidecar's startup probe holds the ``pulumi`` container until the first login has succeeded.
 
 A CLI process keeps the token it started with: the exchanged token must outlive the longest
 update. With renewal at a share of the lifetime, a command started just before a renewal holds a
@@ -20,6 +21,7 @@ from typing import Any
 
 from keyless.core.login_job import LOGIN_JOB
 from keyless.core.problems import MISSING, Problem
+from keyless.core.pulumi_cloud import token_lifetime
 from keyless.core.spec import Field, Keys, Spec, required
 from keyless.core.values import (
     boolean,
@@ -33,6 +35,8 @@ from keyless.core.values import (
 )
 
 API_VERSION = "pulumi.com/v1"
+DEFAULT_OPERATOR_NAMESPACE = "pulumi-kubernetes-operator"
+"""Where Pulumi's installation guide puts the Operator (``helm install -n pulumi-kubernetes-operator``)."""
 WORKSPACE_UID = 1000
 """The workspace pod's UID and GID under the Operator's ``restricted`` security profile."""
 DEFAULT_WORKSPACE_IMAGE = "pulumi/pulumi:3.272.0-nonroot"
@@ -101,7 +105,7 @@ OPERATOR_STACK = Spec(
         "refresh": Field(boolean, True, "bool"),
         "destroy_on_finalize": Field(boolean, False, "bool"),
         "workspace_image": Field(pinned_image, DEFAULT_WORKSPACE_IMAGE),
-        "exchanged_token_lifetime": Field(duration, DEFAULT_LIFETIME),
+        "exchanged_token_lifetime": Field(token_lifetime, DEFAULT_LIFETIME),
         "longest_update": Field(duration, DEFAULT_LONGEST_UPDATE),
         "refresh_percent": Field(int_range(10, 90), DEFAULT_REFRESH_PERCENT, "int"),
         "pod_labels": Field(kind="map"),

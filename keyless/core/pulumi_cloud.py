@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from keyless.core import tenancy
 from keyless.core.issuers import cluster_issuer
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.spec import Field, Keys, Spec, required
@@ -18,6 +19,8 @@ from keyless.core.values import (
     boolean,
     choice,
     dns1123_label,
+    duration,
+    duration_seconds,
     first,
     identifier,
     int_range,
@@ -71,6 +74,24 @@ SUBJECT_CLAIM = "sub"
 AUDIENCE_CLAIM = "aud"
 NAMESPACE_CLAIM = '"kubernetes.io".namespace'
 SERVICE_ACCOUNT_CLAIM = '"kubernetes.io".serviceaccount.name'
+
+
+def _at_least_the_minimum(key: str, value: Any) -> list[Problem]:
+    seconds = duration_seconds(value)
+    if seconds is not None and seconds < MIN_EXPIRATION_SECONDS:
+        return [
+            Problem(
+                key,
+                value,
+                f"({seconds}s) is shorter than any token an issuer grants",
+                f"at least {MIN_EXPIRATION_SECONDS // 60}m",
+            )
+        ]
+    return []
+
+
+token_lifetime = first(duration, _at_least_the_minimum)
+"""The lifetime of an exchanged Pulumi token: a duration no shorter than an issuer's minimum."""
 
 
 def pulumi_audience(organization: str) -> str:
@@ -193,7 +214,7 @@ WORKLOAD_POLICY = Spec(
     "WorkloadPolicy",
     {
         "namespace": required(dns1123_label),
-        "service_account": required(dns1123_label),
+        "service_account": required(first(dns1123_label, tenancy.not_default)),
         "token_type": required(choice(TokenType)),
         "team_name": Field(identifier),
         "user_login": Field(identifier),

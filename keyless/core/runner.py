@@ -9,8 +9,9 @@ With ``deploy_target: kubernetes`` the agent runs each workflow as a pod in its 
 a worker service account: the agent needs a Role over pods, their logs and config maps there, and
 the worker account carries the cloud identity the deployments use. The environment variables,
 the Role's rules, the health endpoint (``/healthz`` on 8080) and the image come from the agent's
-own Kubernetes installer and configuration reference (pulumi/customer-managed-workflow-agent
-2.1.1, Pulumi's "customer-managed workflow runners" page). Unverified (no agent runs here): the
+own Kubernetes installers (``kubernetes/`` and ``kubernetes-dind/`` in
+pulumi/customer-managed-workflow-agent v2.1.1; it has no released Helm chart) and Pulumi's
+"customer-managed workflow runners" configuration reference. Unverified (no agent runs here): the
 exact exchange request the agent sends, and that it runs as a non-root UID on a read-only root
 with its home in an empty ``/tmp`` (its image sets no user; 2.1.0 "improved support for non-root
 execution").
@@ -21,14 +22,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from keyless.core import tenancy
 from keyless.core.kubernetes import projected_token_volume, restricted_security_context
 from keyless.core.problems import MISSING, Problem
-from keyless.core.pulumi_cloud import TokenType, organization_name
+from keyless.core.pulumi_cloud import TokenType, organization_name, token_lifetime
 from keyless.core.spec import Field, Keys, Spec, required
 from keyless.core.values import (
     boolean,
     dns1123_label,
-    duration,
+    first,
     https_url,
     identifier,
     int_range,
@@ -36,8 +38,10 @@ from keyless.core.values import (
     text,
 )
 
-DEFAULT_IMAGE = "pulumi/customer-managed-workflow-agent:2.1.1"
-"""Pinned: the installers default to ``latest-amd64``. The agent also runs its workflow pods from it."""
+DEFAULT_IMAGE = "pulumi/customer-managed-workflow-agent:v2.1.1"
+"""Pinned: the installers default to ``latest-amd64``. The agent also runs its workflow pods from it.
+The tag keeps the release's leading ``v``: the agent's goreleaser names images after the git tag
+(``{{ .Tag }}``), and releases are tagged ``v*.*.*`` (its publish-release workflow)."""
 DEFAULT_BACKEND_URL = "https://api.pulumi.com"
 DEFAULT_TOKEN_EXPIRATION = "1h"
 DEFAULT_PROJECTED_TOKEN_SECONDS = 3600
@@ -80,32 +84,53 @@ def _replicas_of_a_job(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     return []
 
 
+def _worker_fits(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+    name = values.get("name")
+    if values.get("worker_service_account") is not None or not isinstance(name, str):
+        return []
+    worker = worker_service_account(name)
+    if not dns1123_label("", worker):
+        return []
+    return [
+        Problem(
+            keys.of("name"),
+            name,
+            f"leaves no valid name for its worker account {worker!r} (a DNS-1123 label, at most 63 characters)",
+            f"a name of at most {63 - len(WORKER_SUFFIX)} characters, or {keys.name('worker_service_account')}",
+        )
+    ]
+
+
 WORKFLOW_RUNNER = Spec(
     "KeylessWorkflowRunner",
     {
         "namespace": required(dns1123_label),
-        "name": required(dns1123_label),
+        "name": required(first(dns1123_label, tenancy.not_default)),
         "organization": required(organization_name),
         "pool_id": Field(identifier),
         "pool_name": Field(text),
         "single_run": Field(boolean, False, "bool"),
         "replicas": Field(int_range(1, MAX_CONCURRENT_WORKFLOWS), 1, "int"),
         "image": Field(pinned_image, DEFAULT_IMAGE),
-        "token_expiration": Field(duration, DEFAULT_TOKEN_EXPIRATION),
+        "token_expiration": Field(token_lifetime, DEFAULT_TOKEN_EXPIRATION),
         "token_expiration_seconds": Field(int_range(600, 86_400), DEFAULT_PROJECTED_TOKEN_SECONDS, "int"),
         "backend_url": Field(https_url, DEFAULT_BACKEND_URL),
         "run_as_user": Field(int_range(1, 2_147_483_647), DEFAULT_RUN_AS_USER, "int"),
-        "worker_service_account": Field(dns1123_label),
+        "worker_service_account": Field(first(dns1123_label, tenancy.not_default)),
         "worker_annotations": Field(kind="map"),
+        "allow_reserved_namespace": Field(boolean, False, "bool"),
     },
-    (_one_pool, _replicas_of_a_job),
+    (_one_pool, _replicas_of_a_job, _worker_fits, tenancy.namespace_rule(lambda values: {})),
 )
 """A keyless workflow runner: its pool, how many agents, and the token each exchanges."""
 
 
+WORKER_SUFFIX = "-worker"
+
+
 def worker_service_account(name: str, given: str | None = None) -> str:
     """The account the agent's workflow pods run as (default ``<name>-worker``)."""
-    return given or f"{name}-worker"
+    return given or f"{name}{WORKER_SUFFIX}"
 
 
 def runner_policy(namespace: str, service_account: str, pool_id: Any) -> dict[str, Any]:

@@ -87,8 +87,10 @@ class Spec:
     rules: Sequence[CrossRule] = field(default_factory=tuple)
 
     def only(self, *names: str) -> Spec:
-        """The same spec restricted to ``names`` (cross-field rules need all their fields kept)."""
-        return replace(self, fields={name: self.fields[name] for name in names})
+        """The same spec restricted to ``names``. Cross-field rules need all their fields kept; a
+        rule that declares them (its ``fields`` attribute) is left out when one of them is."""
+        kept = [rule for rule in self.rules if set(getattr(rule, "fields", ())) <= set(names)]
+        return replace(self, fields={name: self.fields[name] for name in names}, rules=tuple(kept))
 
     def extend(self, name: str, fields: Mapping[str, Field], rules: Sequence[CrossRule] = ()) -> Spec:
         return Spec(name, {**self.fields, **fields}, (*self.rules, *rules))

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from keyless import identity
 from keyless.core.naming import workload_resource_name
 from keyless.core.problems import MISSING, Problem
-from keyless.core.spec import Spec, camel, join
+from keyless.core.spec import Field, Spec, camel, join
+from keyless.core.values import boolean
 
 if TYPE_CHECKING:
     import pulumi
@@ -71,8 +72,10 @@ class NamespaceUse:
     alone: str | None = None
     """Why the entry must have the namespace to itself; None when it may share it."""
     pod_security_level: str | None = None
-    """The Pod Security level a namespace the stack creates for it is lowered to from ``restricted``,
-    and why; None to keep the stack's."""
+    """The Pod Security level a namespace the stack creates for it is lowered to from ``restricted``;
+    None to keep the stack's."""
+    allowed: bool = False
+    """The entry may live there although the namespace is reserved (``allowReservedNamespace``)."""
 
 
 class Entry(Protocol):
@@ -238,6 +241,20 @@ def owns_nothing(_: Any) -> tuple[Any, ...]:
     return ()
 
 
+def no_controllers(_: Any) -> Mapping[str, str]:
+    return {}
+
+
+ALLOW_RESERVED_NAMESPACE = Field(
+    boolean,
+    False,
+    "bool",
+    doc="Let this entry live in a reserved namespace (kube-system, kube-public, kube-node-lease, default, or "
+    "a controller's), accepting that whoever may run pods there could act as its accounts; see docs/security.md.",
+)
+"""Every kind's opt-in key for a reserved namespace (its components' ``allow_reserved_namespace``)."""
+
+
 @dataclass(frozen=True)
 class Kind(Generic[E]):
     key: str
@@ -255,6 +272,9 @@ class Kind(Generic[E]):
     policies: Callable[[E], Sequence[Mapping[str, Any]]] = owns_nothing
     """Its issuer policies as the config alone gives them (what only creation knows, stood in for):
     the doctor's view. ``create`` returns the ones it registers."""
+    controllers: Callable[[Sequence[E]], Mapping[str, str]] = no_controllers
+    """The namespaces the controllers its entries rely on run in (namespace → whose, defaults
+    included): no entry of any kind may live there."""
     subject: Subject[E] | None = None
     section: Callable[[ProgramRun, Mapping[tuple[str, str], str]], Section | None] | None = None
     """Its part of the access map, read from what a stack registered, given the Pulumi token each
@@ -309,6 +329,7 @@ for _module in (workloads, operator_stacks, esc_stores, workflow_runners):  # th
     register(_module.KIND)
 
 __all__ = [
+    "ALLOW_RESERVED_NAMESPACE",
     "Account",
     "Context",
     "Entry",
@@ -324,6 +345,7 @@ __all__ = [
     "key_of",
     "kinds",
     "mode_of",
+    "no_controllers",
     "operator_stacks",
     "owns_nothing",
     "register",

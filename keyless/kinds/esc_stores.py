@@ -10,7 +10,19 @@ from typing import TYPE_CHECKING, Any, cast
 
 from keyless.core import esc
 from keyless.core.spec import Spec
-from keyless.kinds import Account, Context, Kind, Made, NamespaceUse, Reading, Request, Section, Subject
+from keyless.core.values import repeated
+from keyless.kinds import (
+    ALLOW_RESERVED_NAMESPACE,
+    Account,
+    Context,
+    Kind,
+    Made,
+    NamespaceUse,
+    Reading,
+    Request,
+    Section,
+    Subject,
+)
 
 if TYPE_CHECKING:
     from keyless.components.keyless_esc_store import KeylessEscStoreArgs
@@ -32,7 +44,7 @@ SPEC = replace(
         "external_secrets",
     ),
     name="escStores",
-)
+).extend("escStores", {"allow_reserved_namespace": ALLOW_RESERVED_NAMESPACE})
 """An ESC store; its organization is the stack's (keyless:organization)."""
 
 STORE_TYPES = tuple(f"kubernetes:{esc.API_VERSION}:{kind}" for kind in ("SecretStore", "ClusterSecretStore"))
@@ -67,11 +79,24 @@ class EscStore:
 
 
 def read(items: Sequence[tuple[str, Mapping[str, Any]]], reading: Reading) -> tuple[EscStore, ...]:
+    """Each store once; a cluster-scoped store's name once in the cluster; each ExternalSecret (the
+    Secret it writes) once in its namespace, whichever store writes it."""
     found = []
     for key, item in items:
         store = SPEC.resolved(item)
         secrets = [esc.EXTERNAL_SECRET.resolved(secret) for secret in store.get("external_secrets") or ()]
         found.append(EscStore(key, {**store, "external_secrets": secrets}))
+    reading.problems += repeated([(f"{s.key}.name", s.reference) for s in found], "the store", "each store once")
+    cluster_wide = [(f"{s.key}.name", s.name) for s in found if s.args["cluster_scoped"]]
+    reading.problems += repeated(cluster_wide, "the ClusterSecretStore", "each cluster-scoped store name once")
+    written = [
+        (f"{s.key}.externalSecrets[{index}].name", f"{s.namespace}/{secret['name']}")
+        for s in found
+        for index, secret in enumerate(s.args["external_secrets"])
+    ]
+    reading.problems += repeated(
+        written, "the ExternalSecret", "each ExternalSecret (and its Secret) once per namespace"
+    )
     return tuple(found)
 
 
@@ -138,7 +163,11 @@ KIND = Kind(
     read=read,
     create=create,
     accounts=lambda s: (Account(s.key, s.namespace, s.service_account),),
-    namespaces=lambda s: (NamespaceUse(s.key, s.namespace),),
+    namespaces=lambda s: (NamespaceUse(s.key, s.namespace, allowed=bool(s.args["allow_reserved_namespace"])),),
+    controllers=lambda stores: {
+        esc.DEFAULT_CONTROLLER_NAMESPACE: "External Secrets' controller (its chart's default)",
+        **{str(s.args["controller_namespace"]): "External Secrets' controller" for s in stores},
+    },
     policies=lambda s: (s.policy,),
     subject=Subject(
         "esc-store",

@@ -13,7 +13,7 @@ from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.problems import Problem
 from keyless.core.pulumi_cloud import LOGIN_TOKEN_TYPES
 from keyless.core.spec import Spec, required
-from keyless.core.values import duration_seconds, pattern
+from keyless.core.values import duration_seconds, pattern, repeated
 from keyless.kinds import Context, Kind, Made, Reading, Request, Section, Subject, workloads
 from keyless.kinds.workloads import Workload
 
@@ -126,6 +126,7 @@ def read(items: Sequence[tuple[str, Mapping[str, Any]]], reading: Reading) -> tu
         if workload is not None:
             fields = {name: value for name, value in values.items() if name != "workload" and value is not None}
             found.append(OperatorStack(key, fields, workload))
+    reading.problems += repeated([(f"{s.key}.name", s.reference) for s in found], "the Stack", "each Stack once")
     return tuple(found)
 
 
@@ -192,6 +193,9 @@ KIND = Kind(
         "is its sidecar's (its workload's token, for the stack's exchangedTokenLifetime)",
         request,
     ),
+    controllers=lambda stacks: {
+        operator.DEFAULT_OPERATOR_NAMESPACE: "the Pulumi Kubernetes Operator (its install guide's namespace)"
+    },
     section=section,
     guardrails=("operator-stack-holds-no-access-token",),
     component="KeylessOperatorStack",

@@ -17,6 +17,7 @@ from keyless.core.problems import Problem
 from keyless.core.spec import Spec
 from keyless.core.values import duration_seconds
 from keyless.kinds import (
+    ALLOW_RESERVED_NAMESPACE,
     Account,
     Context,
     Kind,
@@ -60,6 +61,7 @@ def _spec(registry: tuple[str, ...]) -> Spec:
             "identity_mode": identity_mode_field("the worker (the account the workflow pods run as)"),
             # Not the fields of modes whose pods need a label: the agent starts the workflow pods.
             **{name: each for mode in identity.modes() if not mode.pod_labels for name, each in mode.fields.items()},
+            "allow_reserved_namespace": ALLOW_RESERVED_NAMESPACE,
         },
     )
 
@@ -215,6 +217,7 @@ KIND = Kind(
             # The agent starts its workflow pods from its own pod spec, which sets no security
             # context: the restricted standard would refuse every one.
             pod_security_level="baseline",
+            allowed=bool(r.args["allow_reserved_namespace"]),
         ),
     ),
     policies=lambda r: (runner.runner_policy(r.namespace, r.name, r.args.get("pool_id") or POOL_STAND_IN),),

@@ -4,7 +4,7 @@ its cloud identity. One of them may run the stack's login Job; Operator stacks r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -15,7 +15,7 @@ from keyless.core.problems import MISSING, Problem
 from keyless.core.pulumi_cloud import LOGIN_TOKEN_TYPES, WORKLOAD_POLICY, TokenType
 from keyless.core.spec import Field, Spec
 from keyless.core.values import boolean, choice, list_of
-from keyless.kinds import Account, Context, Kind, Made, NamespaceUse, Reading, version
+from keyless.kinds import ALLOW_RESERVED_NAMESPACE, Account, Context, Kind, Made, NamespaceUse, Reading, version
 
 WHOSE = "this workload's"
 
@@ -50,6 +50,7 @@ def _spec(registry: tuple[str, ...]) -> Spec:
             ),
             "identity_mode": identity_mode_field(),
             **identity.fields(),
+            "allow_reserved_namespace": ALLOW_RESERVED_NAMESPACE,
         },
     )
 
@@ -76,6 +77,7 @@ class Workload:
     """Its identity mode's own fields (snake_case, defaults filled in)."""
     earlier_resource_name: str | None = field(default=None, compare=False)
     """The name stacks deployed before the "." join gave this workload's resources (an alias)."""
+    allow_reserved_namespace: bool = False
 
     @property
     def namespace(self) -> str:
@@ -164,6 +166,7 @@ def read(items: Sequence[tuple[str, Mapping[str, Any]]], reading: Reading) -> tu
                 esc_environments=tuple(values["esc_environments"]),
                 identity_mode=mode,
                 identity_settings=settings,
+                allow_reserved_namespace=bool(values["allow_reserved_namespace"]),
             )
         )
     login = [int(w.key.rsplit("[", 1)[1].rstrip("]")) for w in found if w.runs_login_job]
@@ -173,18 +176,7 @@ def read(items: Sequence[tuple[str, Mapping[str, Any]]], reading: Reading) -> tu
             Problem(prefix, MISSING, f"runsLoginJob: true is set on workloads {login}", "it on at most one workload")
         )
     earlier = earlier_workload_names([(w.namespace, w.service_account) for w in found])
-    return tuple(
-        Workload(
-            w.key,
-            w.policy,
-            w.runs_login_job,
-            w.esc_environments,
-            w.identity_mode,
-            w.identity_settings,
-            earlier[(w.namespace, w.service_account)],
-        )
-        for w in found
-    )
+    return tuple(replace(w, earlier_resource_name=earlier[(w.namespace, w.service_account)]) for w in found)
 
 
 def create(workloads: Sequence[Workload], context: Context) -> Made:
@@ -202,6 +194,8 @@ def create(workloads: Sequence[Workload], context: Context) -> Made:
         created = context.cloud_identity(workload.account)
         if created is not None and created.annotations:
             args["annotations"] = created.annotations
+        if workload.allow_reserved_namespace:
+            args["allow_reserved_namespace"] = True
         identities[workload.reference] = None if created is None else created.identity
         # Its earlier name is an alias: a stack deployed before the "." join moves the component.
         aliases = stack_aliases("WorkloadServiceAccount", workload.earlier_resource_name)
@@ -233,7 +227,7 @@ KIND = Kind(
     read=read,
     create=create,
     accounts=lambda w: (w.account,),
-    namespaces=lambda w: (NamespaceUse(w.key, w.namespace),),
+    namespaces=lambda w: (NamespaceUse(w.key, w.namespace, allowed=w.allow_reserved_namespace),),
     policies=lambda w: (dict(w.policy),),
     guardrails=(
         "issuer-policy-pins-the-subject",

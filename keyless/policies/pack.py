@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from keyless.core import aws, azure, gcp, issuers
+from keyless.core import aws, azure, gcp, issuers, tenancy
 from keyless.core.exchange import empty_rules, pinned_account, unquoted_nested_paths
 from keyless.core.login_job import runs_oidc_login, script_token_leaks
 from keyless.core.problems import UNKNOWN
@@ -158,6 +158,21 @@ def _max_lifetime(_: str, props: Mapping[str, Any], config: Mapping[str, Any]) -
     if isinstance(value, (int, float)) and value > cap:
         return [f"maxExpirationSeconds is {int(value)}; expected at most {cap}"]
     return []
+
+
+def _shared_account(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    found = []
+    for index, policy in _issuer_policies(props):
+        account = pinned_account(policy.get("rules") or {}) if _allow(policy) else None
+        if account is None:
+            continue
+        namespace, name = account
+        problems = [
+            *tenancy.not_default(f"policies[{index}] service account", name),
+            *tenancy.not_reserved(f"policies[{index}] namespace", namespace, tenancy.SYSTEM_NAMESPACES),
+        ]
+        found += [f"{problem.key} {problem.value!r} {problem.reason}" for problem in problems]
+    return found
 
 
 def _organization_role(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
@@ -533,6 +548,14 @@ POLICIES: tuple[Policy, ...] = (
         (ISSUER,),
         _max_lifetime,
         config={"maxSeconds": DEFAULT_MAX_EXPIRATION_SECONDS},
+    ),
+    Policy(
+        "issuer-trusts-no-shared-account",
+        "No allow policy admits a namespace's 'default' account (every pod that names no account runs as it) "
+        "or an account of a system namespace (kube-system, kube-public, kube-node-lease, default): give the "
+        "workload an account and a namespace of its own.",
+        (ISSUER,),
+        _shared_account,
     ),
     Policy(
         "organization-token-names-a-role",
