@@ -19,6 +19,7 @@ from keyless.cli import main
 from keyless.config import ConfigError, load_stack_config
 from keyless.core.login_job import LIBRARY_NAME, login_environment, script
 from keyless.core.login_request import LoginRequest
+from keyless.policies import access_map
 from keyless.policies.offline import violations
 from keyless.record import ProgramRun
 from tests.conftest import REFERENCE_DATA, load_stack_file, run_stack
@@ -131,9 +132,9 @@ def test_the_access_map_shows_store_account_token_and_environment(tmp_path: Path
     access = (tmp_path / "existing-dev" / "access-map.md").read_text()
     assert (
         "| SecretStore payments/payments | `payments/payments-esc` | organization token, role "
-        "7d1e3f5a-9b2c-4e6d-8f0a-1c3e5a7b9d2f | `my-pulumi-org/payments/prod` |"
+        "7d1e3f5a-9b2c-4e6d-8f0a-1c3e5a7b9d2f | `my-pulumi-org/payments/prod` | `payments` |"
     ) in access
-    assert "| `oidc-login` | `ci/ci-runner` | `my-pulumi-org/payments/prod` |" in access
+    assert "ESC environments the login Job opens" not in access
 
 
 def test_a_store_may_not_take_a_workloads_account() -> None:
@@ -210,8 +211,10 @@ def _login_job_env(run: ProgramRun) -> dict[str, str]:
     return {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
 
 
-def test_the_committed_login_job_opens_the_stores_environment(stack: ProgramRun) -> None:
-    assert _login_job_env(stack)["KEYLESS_ESC_ENVIRONMENTS"] == "my-pulumi-org/payments/prod"
+def test_the_login_job_opens_no_stores_environment_with_its_own_token(stack: ProgramRun) -> None:
+    """Opening a store's environment as the login workload would need that workload's role to read
+    it too: every store's secrets granted to one more account."""
+    assert "KEYLESS_ESC_ENVIRONMENTS" not in _login_job_env(stack)
 
 
 def _with_login_workload(**keys: Any) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -221,7 +224,7 @@ def _with_login_workload(**keys: Any) -> tuple[dict[str, str], tuple[str, ...]]:
     return {**values, "keyless:workloads": json.dumps(workloads)}, tuple(secrets)
 
 
-def test_the_login_job_also_opens_its_workloads_own_environments_once_each() -> None:
+def test_the_login_job_opens_the_environments_its_workload_names_and_only_those() -> None:
     values, secrets = _with_login_workload(escEnvironments=["platform/ci", "payments/prod"])
     env = _login_job_env(run_stack(values, secret_keys=secrets))
     assert env["KEYLESS_ESC_ENVIRONMENTS"] == "my-pulumi-org/platform/ci my-pulumi-org/payments/prod"
@@ -272,3 +275,56 @@ def test_the_doctor_diagnoses_a_stores_token_as_external_secrets_requests_it(tmp
     assert report["request"]["token_type"] == "organization" and report["request"]["lifetime_seconds"] == 600
     assert main([*argv[:-3], "--esc-store", "payments/nope"]) == 2
     assert "is not an ESC store of the stack; its ESC stores: payments/payments" in capsys.readouterr().err
+
+
+# --- who may read a store ------------------------------------------------------------------------
+
+
+def _store(**changes: Any) -> dict[str, str]:
+    values, _ = load_stack_file("existing-dev")
+    (store,) = json.loads(values["keyless:escStores"])
+    return {**values, "keyless:escStores": json.dumps([{**store, **changes}])}
+
+
+def test_a_cluster_store_is_read_from_its_own_namespace_unless_it_names_others() -> None:
+    store = run_stack(_store(clusterScoped=True)).one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    assert crd_errors(store.plain_inputs, "external-secrets.io_clustersecretstores.yaml") == []
+    assert store.plain_inputs["spec"]["conditions"] == [{"namespaces": ["payments"]}]
+    run = run_stack(_store(clusterScoped=True, allowedNamespaces=["payments", "billing"]))
+    store = run.one("kubernetes:external-secrets.io/v1:ClusterSecretStore").plain_inputs
+    assert crd_errors(store, "external-secrets.io_clustersecretstores.yaml") == []
+    assert store["spec"]["conditions"] == [{"namespaces": ["payments", "billing"]}]
+    assert violations(run) == [] or all(v.policy != "esc-cluster-store-names-its-namespaces" for v in violations(run))
+    access = access_map.render(run, "keyless/existing-dev")
+    assert "| `my-pulumi-org/payments/prod` | `payments`, `billing` |" in access
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"allowedNamespaces": ["billing"]},
+            "keyless:escStores[0].allowedNamespaces: applies to clusterScoped stores only",
+        ),
+        (
+            {"clusterScoped": True, "allowedNamespaces": ["billing"]},
+            "keyless:escStores[0].allowedNamespaces: ['billing'] leaves out 'payments', where its ExternalSecrets are",
+        ),
+        (
+            {"clusterScoped": True, "allowedNamespaces": ["payments", "kube-system"]},
+            "keyless:escStores[0].allowedNamespaces[1]: 'kube-system' is the cluster's own namespace",
+        ),
+        (
+            {"clusterScoped": True, "allowedNamespaces": ["payments", "external-secrets"]},
+            "keyless:escStores[0].allowedNamespaces[1]: 'external-secrets' is the namespace of External Secrets'",
+        ),
+        (
+            {"expirationSeconds": 10800},
+            "keyless:escStores[0].expirationSeconds: '10800s' (10800s) exceeds keyless:issuer.maxExpirationSeconds",
+        ),
+    ],
+)
+def test_what_would_widen_a_stores_reach_is_refused(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(_store(**changes), stack="existing-dev")
+    assert message in str(error.value)

@@ -46,6 +46,7 @@ def violations(name: str, resource_type: str, props: dict[str, Any], config: dic
 
 
 ISSUER = "pulumiservice:index:OidcIssuer"
+CLUSTER_STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 GOOD_RULES = {
     "sub": "system:serviceaccount:ci:runner",
     '"kubernetes.io".namespace': "ci",
@@ -73,6 +74,18 @@ CASES = [
     ("issuer-policy-pins-the-subject", ISSUER, _policy(rules={"sub": "system:serviceaccount:ci:*"}), "pins neither"),
     ("issuer-policy-pins-the-subject", ISSUER, _policy(rules={}), "admits every token"),
     ("issuer-claim-paths-quoted", ISSUER, _policy(rules={**GOOD_RULES, "kubernetes.io.namespace": "ci"}), "not quoted"),
+    (
+        "esc-cluster-store-names-its-namespaces",
+        CLUSTER_STORE,
+        {"spec": {"provider": {"pulumi": {"organization": "acme"}}}},
+        "has no spec.conditions: every namespace's ExternalSecrets may read",
+    ),
+    (
+        "esc-cluster-store-names-its-namespaces",
+        CLUSTER_STORE,
+        {"spec": {"conditions": [{"namespaceRegexes": [".*"]}], "provider": {"pulumi": {"organization": "acme"}}}},
+        "namespaceRegexes matches every namespace",
+    ),
     (
         "issuer-trusts-no-shared-account",
         ISSUER,
@@ -353,6 +366,12 @@ PASSING: dict[str, dict[str, Any]] = {
                     },
                 }
             }
+        }
+    },
+    CLUSTER_STORE: {
+        "spec": {
+            "conditions": [{"namespaces": ["payments"]}],
+            "provider": {"pulumi": {"organization": "acme", "project": "p", "environment": "e"}},
         }
     },
     ISSUER: _issuer(),

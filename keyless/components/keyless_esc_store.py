@@ -53,6 +53,9 @@ class KeylessEscStoreArgs(TypedDict):
     """The store's own service account (default <name>-esc); created here."""
     cluster_scoped: NotRequired[bool]
     """A ClusterSecretStore instead of a SecretStore (default false)."""
+    allowed_namespaces: NotRequired[Sequence[str]]
+    """A ClusterSecretStore's readers: the namespaces whose ExternalSecrets may use it (its
+    ``conditions``; default: the store's own namespace only, never every namespace)."""
     expiration_seconds: NotRequired[int]
     """Lifetime of the token External Secrets requests, at least 600 (default 600)."""
     api_url: NotRequired[str]

@@ -14,7 +14,7 @@ from keyless import identity, kinds
 from keyless.core import tenancy
 from keyless.core.esc import environment_ref
 from keyless.core.login_request import LoginRequest
-from keyless.kinds import esc_stores, workloads
+from keyless.kinds import workloads
 from keyless.kinds.workloads import Workload
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
@@ -158,12 +158,11 @@ class StackConfig:
         }
 
     def esc_environments(self) -> list[str]:
-        """The ESC environments the login Job opens, as ``pulumi env open`` names them: its workload's,
-        then the stores'."""
+        """The ESC environments the login Job opens, as ``pulumi env open`` names them: the ones its
+        workload names, and no other (its token is its workload's, not a store's)."""
         workload = self.login_workload
-        named = [tuple(ref.split("/", 1)) for ref in (workload.esc_environments if workload else ())]
-        named += esc_stores.environments(self.of(esc_stores.KIND))
-        return list(dict.fromkeys(environment_ref(self.organization, project, env) for project, env in named))
+        named = [ref.split("/", 1) for ref in (workload.esc_environments if workload else ())]
+        return [environment_ref(self.organization, project, env) for project, env in named]
 
     def login_request(self) -> LoginRequest:
         """What the login Job asks Pulumi Cloud for."""

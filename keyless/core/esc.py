@@ -20,10 +20,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from keyless.core import tenancy
-from keyless.core.problems import Problem
+from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.pulumi_cloud import TokenType, organization_name, pulumi_audience
 from keyless.core.spec import Field, Keys, Spec, required
-from keyless.core.values import boolean, dns1123_label, first, https_url, identifier, int_range, pattern, text
+from keyless.core.values import (
+    boolean,
+    dns1123_label,
+    first,
+    https_url,
+    identifier,
+    int_range,
+    list_of,
+    pattern,
+    text,
+)
 
 API_VERSION = "external-secrets.io/v1"
 DEFAULT_API_URL = "https://api.pulumi.com/api/esc"
@@ -98,6 +108,38 @@ def _account_fits(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     ]
 
 
+def _readers(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+    """Who may read a cluster-scoped store: named namespaces, the store's own among them when its
+    ExternalSecrets live there, none reserved (unless the store allows reserved namespaces)."""
+    readers = values.get("allowed_namespaces")
+    if readers is None or readers is UNKNOWN:
+        return []
+    if values.get("cluster_scoped") is not True:
+        return [
+            Problem(
+                keys.of("allowed_namespaces"),
+                MISSING,
+                f"applies to {keys.name('cluster_scoped')} stores only",
+                "a SecretStore is read from its own namespace only",
+            )
+        ]
+    problems = []
+    if values.get("external_secrets") and values.get("namespace") not in readers:
+        problems.append(
+            Problem(
+                keys.of("allowed_namespaces"),
+                list(readers),
+                f"leaves out {values.get('namespace')!r}, where its ExternalSecrets are",
+                "the store's own namespace among them",
+            )
+        )
+    if values.get("allow_reserved_namespace") is not True:
+        reserved = tenancy.reserved(_controller(values))
+        for index, namespace in enumerate(readers):
+            problems += tenancy.not_reserved(f"{keys.of('allowed_namespaces')}[{index}]", namespace, reserved)
+    return problems
+
+
 def _controller(values: Mapping[str, Any]) -> dict[str, str]:
     namespace = values.get("controller_namespace")
     return {namespace: "External Secrets' controller"} if isinstance(namespace, str) else {}
@@ -114,6 +156,7 @@ ESC_STORE = Spec(
         "role_id": required(identifier),
         "service_account": Field(first(dns1123_label, tenancy.not_default)),
         "cluster_scoped": Field(boolean, False, "bool"),
+        "allowed_namespaces": Field(list_of(dns1123_label, allow_empty=False), kind="list"),
         "expiration_seconds": Field(int_range(MIN_EXPIRATION_SECONDS, 86_400), MIN_EXPIRATION_SECONDS, "int"),
         "api_url": Field(https_url, DEFAULT_API_URL),
         "controller_namespace": Field(dns1123_label, DEFAULT_CONTROLLER_NAMESPACE),
@@ -121,7 +164,7 @@ ESC_STORE = Spec(
         "external_secrets": Field(kind="objects", spec=EXTERNAL_SECRET, default=()),
         "allow_reserved_namespace": Field(boolean, False, "bool"),
     },
-    (_one_secret_per_name, _account_fits, tenancy.namespace_rule(_controller)),
+    (_one_secret_per_name, _account_fits, _readers, tenancy.namespace_rule(_controller)),
 )
 """A store for one ESC environment, its service account, the RBAC its controller needs, and the
 ExternalSecrets that read it."""
@@ -144,12 +187,23 @@ def environment_ref(organization: str, project: str, environment: str) -> str:
     return f"{organization}/{project}/{environment}"
 
 
+def readers(values: Mapping[str, Any]) -> list[str]:
+    """The namespaces whose ExternalSecrets may read the store: a SecretStore's own, or those a
+    cluster-scoped store names (default: its own), never every namespace."""
+    return list(values.get("allowed_namespaces") or [values["namespace"]])
+
+
 def store_spec(values: Mapping[str, Any], service_account: str) -> dict[str, Any]:
-    """The store's ``spec`` (wire form): the Pulumi provider, authenticated as ``service_account``."""
+    """The store's ``spec`` (wire form): the Pulumi provider, authenticated as ``service_account``;
+    a cluster-scoped store is confined to its readers (without ``conditions`` every namespace
+    could read it)."""
     reference: dict[str, Any] = {"name": service_account, "audiences": [pulumi_audience(values["organization"])]}
+    confined: dict[str, Any] = {}
     if values.get("cluster_scoped"):
         reference["namespace"] = values["namespace"]
+        confined["conditions"] = [{"namespaces": readers(values)}]
     return {
+        **confined,
         "provider": {
             "pulumi": {
                 "organization": values["organization"],
@@ -164,7 +218,7 @@ def store_spec(values: Mapping[str, Any], service_account: str) -> dict[str, Any
                     }
                 },
             }
-        }
+        },
     }
 
 

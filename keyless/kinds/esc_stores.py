@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from keyless.core import esc
+from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.spec import Spec
 from keyless.core.values import repeated
 from keyless.kinds import (
@@ -37,6 +38,7 @@ SPEC = replace(
         "role_id",
         "service_account",
         "cluster_scoped",
+        "allowed_namespaces",
         "expiration_seconds",
         "api_url",
         "controller_namespace",
@@ -86,6 +88,12 @@ def read(items: Sequence[tuple[str, Mapping[str, Any]]], reading: Reading) -> tu
         store = SPEC.resolved(item)
         secrets = [esc.EXTERNAL_SECRET.resolved(secret) for secret in store.get("external_secrets") or ()]
         found.append(EscStore(key, {**store, "external_secrets": secrets}))
+        reading.problems += lifetime_within_issuer_maximum(
+            f"{key}.expirationSeconds",
+            f"{store['expiration_seconds']}s",
+            reading.max_expiration_key,
+            reading.max_expiration_seconds,
+        )
     reading.problems += repeated([(f"{s.key}.name", s.reference) for s in found], "the store", "each store once")
     cluster_wide = [(f"{s.key}.name", s.name) for s in found if s.args["cluster_scoped"]]
     reading.problems += repeated(cluster_wide, "the ClusterSecretStore", "each cluster-scoped store name once")
@@ -110,11 +118,6 @@ def create(stores: Sequence[EscStore], context: Context) -> Made:
         KeylessEscStore(f"{store.namespace}.{store.name}", args, context.in_namespace(store.namespace))
         made.policies.append(store.policy)
     return made
-
-
-def environments(stores: Sequence[EscStore]) -> list[tuple[str, str]]:
-    """The ESC environments (project, environment) the stores read."""
-    return [(str(s.args["project"]), str(s.args["environment"])) for s in stores]
 
 
 def request(store: EscStore) -> Request:
@@ -145,11 +148,28 @@ def section(run: ProgramRun, tokens: Mapping[tuple[str, str], str]) -> Section |
                 f"`{account[0]}/{account[1]}`",
                 tokens.get(account, "no policy on the issuer"),
                 f"`{provider.get('organization')}/{provider.get('project')}/{provider.get('environment')}`",
+                _readers(inputs),
             )
         )
     if not rows:
         return None
-    return Section("ESC stores", ("store", "service account", "Pulumi token", "ESC environment"), sorted(rows))
+    header = ("store", "service account", "Pulumi token", "ESC environment", "read from")
+    return Section("ESC stores", header, sorted(rows))
+
+
+def _readers(store: Mapping[str, Any]) -> str:
+    """Whose ExternalSecrets may read a store: a SecretStore's namespace, a ClusterSecretStore's
+    conditions (every namespace without them)."""
+    if store.get("kind") != "ClusterSecretStore":
+        return f"`{(store.get('metadata') or {}).get('namespace')}`"
+    unconfined = "⚠ every namespace (no conditions)"
+    parts = []
+    for condition in (store.get("spec") or {}).get("conditions") or []:
+        parts += [f"`{namespace}`" for namespace in condition.get("namespaces") or []]
+        if condition.get("namespaceSelector"):
+            parts.append(f"namespaces labelled {condition['namespaceSelector']}")
+        parts += [f"namespaces matching `{regex}`" for regex in condition.get("namespaceRegexes") or []]
+    return ", ".join(parts) or unconfined
 
 
 def spec() -> Spec:
@@ -177,8 +197,12 @@ KIND = Kind(
         request,
     ),
     section=section,
-    guardrails=("esc-store-holds-no-access-token", "esc-store-audience-is-pulumis"),
+    guardrails=(
+        "esc-store-holds-no-access-token",
+        "esc-store-audience-is-pulumis",
+        "esc-cluster-store-names-its-namespaces",
+    ),
     component="KeylessEscStore",
 )
 
-__all__ = ["KIND", "EscStore", "environments"]
+__all__ = ["KIND", "EscStore"]

@@ -371,8 +371,28 @@ def _esc_audience(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> li
     if isinstance(audiences, list) and expected in audiences:
         return []
     return [
-        f"serviceAccountRef.audiences does not name {expected!r}: External Secrets then mints the token for the API URL"
+        f"serviceAccountRef.audiences does not name {expected!r}: External Secrets then mints the token for the "
+        "API's base URL"
     ]
+
+
+_EVERYTHING = {"", ".*", "^.*$", "^.*", ".*$", ".+", "^.+$"}
+
+
+def _esc_cluster_store_confined(resource_type: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
+    if not resource_type.endswith(":ClusterSecretStore") or _esc_provider(props) is None:
+        return []
+    conditions = at(props, "spec.conditions")
+    if conditions is UNKNOWN or contains_unknown(conditions):
+        return []
+    if not isinstance(conditions, list) or not conditions:
+        return ["has no spec.conditions: every namespace's ExternalSecrets may read the ESC environment"]
+    found = []
+    for index, condition in enumerate(conditions):
+        regexes = condition.get("namespaceRegexes") if isinstance(condition, Mapping) else None
+        if isinstance(regexes, list) and any(regex in _EVERYTHING for regex in regexes):
+            found.append(f"spec.conditions[{index}].namespaceRegexes matches every namespace")
+    return found
 
 
 # --- Pulumi Kubernetes Operator stacks -----------------------------------------------------------
@@ -639,6 +659,14 @@ POLICIES: tuple[Policy, ...] = (
         ESC_STORES_POLICY_TYPES,
         _esc_audience,
         ADVISORY,
+    ),
+    Policy(
+        "esc-cluster-store-names-its-namespaces",
+        "A ClusterSecretStore for Pulumi ESC names the namespaces that may read it (spec.conditions: namespaces, "
+        "a namespaceSelector or namespaceRegexes); without conditions, every namespace's ExternalSecrets read "
+        "its environment as the store's account.",
+        ESC_STORES_POLICY_TYPES,
+        _esc_cluster_store_confined,
     ),
     Policy(
         "operator-stack-holds-no-access-token",
