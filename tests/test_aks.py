@@ -294,6 +294,8 @@ def test_the_access_map_shows_the_shared_identity_and_its_role(tmp_path: Path) -
     access = (tmp_path / "aks-dev" / "access-map.md").read_text()
     rows = [line for line in access.splitlines() if line.startswith("| `orders-")]
     assert len(rows) == 2 and all("| orders (" in row for row in rows)
+    # Each member shows who else acts as the identity, and holds every role of it.
+    assert all("shared by orders-eu/orders, orders-us/orders |" in row for row in rows)
     assert all(f"Storage Blob Data Reader at {SUBSCRIPTION}/resourceGroups/orders-data" in row for row in rows)
     identity = json.loads((tmp_path / "aks-dev" / "azure" / "identity-orders.json").read_text())
     assert [c["after"] for c in identity["federatedCredentials"]] == [[], ["orders-eu-orders-957e0f"]]
@@ -370,3 +372,76 @@ def test_kubelogin_is_told_to_use_the_azure_cli_login(written: list[str], expect
 )
 def test_the_dns_prefix_is_a_host_label_whatever_the_cluster_name(name: str, prefix: str) -> None:
     assert dns_prefix(name) == prefix
+
+
+# --- who else holds an Azure identity --------------------------------------------------------------
+
+
+def _refused(**first: Any) -> str:
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(_values(**{"keyless:workloads": _workloads(**first)}), stack="aks-dev")
+    return str(error.value)
+
+
+def test_a_workload_cannot_join_another_workloads_own_identity_silently() -> None:
+    """orders-us names orders-eu's default identity: it would take its roles without orders-eu saying so."""
+    from keyless.core.azure import default_identity_name
+
+    theirs = default_identity_name("orders-eu", "orders")
+    values = _values(
+        **{
+            "keyless:workloads": [
+                {**_workloads(azureIdentity=None)[0], "azureIdentity": None},
+                {**_workloads()[1], "azureIdentity": theirs},
+            ]
+        }
+    )
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(values, stack="aks-dev")
+    assert (
+        f"keyless:workloads[1].azureIdentity: '{theirs}' is the identity orders-eu/orders (keyless:workloads[0]) "
+        "gets by default, which does not declare it shared: this workload would silently hold its roles"
+    ) in str(error.value)
+
+
+def test_identity_names_that_differ_only_in_case_are_one_identity_and_spelt_alike() -> None:
+    message = _refused(azureIdentity="Orders")
+    assert (
+        "keyless:workloads[1].azureIdentity: 'orders' is 'Orders' of keyless:workloads[0] spelt differently: Azure "
+        "compares names case-insensitively, so they are one identity"
+    ) in message
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "expected"),
+    [
+        ("Key Vault Administrator", SUBSCRIPTION, "Key Vault Administrator on the whole subscription"),
+        (
+            "Azure Kubernetes Service RBAC Cluster Admin",
+            SUBSCRIPTION,
+            "Azure Kubernetes Service RBAC Cluster Admin on the whole subscription",
+        ),
+    ],
+)
+def test_roles_that_hand_over_every_vault_or_cluster_are_flagged(role: str, scope: str, expected: str) -> None:
+    run = run_stack(_values(**{"keyless:workloads": _workloads(azureRoles=[{"role": role, "scope": scope}])}))
+    found = [v.message for v in violations(run) if v.policy == "azure-role-not-subscription-wide"]
+    assert any(expected in message for message in found), found
+
+
+def test_a_scope_with_a_dot_segment_is_refused_and_flagged() -> None:
+    scope = f"{SUBSCRIPTION}/resourceGroups/orders-data/../../resourceGroups/other"
+    message = _refused(azureRoles=[{"role": "Reader", "scope": scope}])
+    assert "keyless:workloads[0].azureRoles[0].scope: " in message and "is not an ARM id of a role scope" in message
+    assert broad_grant(role_definition_id("Reader", SUBSCRIPTION), scope) is not None
+
+
+@pytest.mark.parametrize("role", ["Owner", "User Access Administrator", "Managed Identity Contributor"])
+def test_no_workload_holds_the_resource_group_of_the_stacks_identities(role: str) -> None:
+    run = run_stack(_values(**{"keyless:workloads": _workloads()}))
+    group = run.one(IDENTITY).plain_inputs["resourceGroupName"]
+    scope = f"{SUBSCRIPTION}/resourceGroups/{group.upper()}"  # Azure compares group names case-insensitively
+    run = run_stack(_values(**{"keyless:workloads": _workloads(azureRoles=[{"role": role, "scope": scope}])}))
+    found = [v for v in violations(run) if v.policy == "azure-role-not-over-the-stacks-identities"]
+    assert [v.level for v in found] == ["mandatory"]
+    assert f"{role} on the resource group {group.upper()}, which holds the stack's identities" in found[0].message

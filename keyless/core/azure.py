@@ -45,9 +45,23 @@ BUILT_IN_ROLES = {
     "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "Managed Identity Contributor": "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59",
+    "Azure Kubernetes Service RBAC Cluster Admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
 }
-BROAD_ROLES = ("Owner", "Contributor", "User Access Administrator", "Role Based Access Control Administrator")
-"""Roles that, at a whole subscription, hand a workload the subscription (or the power to grant it)."""
+BROAD_ROLES = (
+    "Owner",
+    "Contributor",
+    "User Access Administrator",
+    "Role Based Access Control Administrator",
+    "Key Vault Administrator",
+    "Azure Kubernetes Service RBAC Cluster Admin",
+)
+"""Roles that, at a whole subscription, hand a workload the subscription, the power to grant it, every
+key vault's secrets or every cluster's workloads."""
+OVER_IDENTITIES = ("Owner", "User Access Administrator", "Managed Identity Contributor")
+"""Roles that, on the resource group of the stack's identities, let a workload federate any of them
+to a token of its choosing, or grant them (and itself) roles: every workload's cloud identity."""
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _SUBSCRIPTION = re.compile(rf"^/subscriptions/({_UUID})(/resourceGroups/[-\w._()]+(/providers/.+)?)?$", re.IGNORECASE)
@@ -82,9 +96,14 @@ def dns_prefix(cluster_name: str) -> str:
     return cluster_name.replace("_", "-")[:54].strip("-") or "aks"
 
 
+def _dot_segment(scope: str) -> bool:
+    return any(part in (".", "..") for part in scope.split("/"))
+
+
 def role_scope(key: str, value: Any) -> list[Problem]:
-    """An ARM id under a subscription: the subscription, a resource group, or a resource in one."""
-    if isinstance(value, str) and _SUBSCRIPTION.match(value):
+    """An ARM id under a subscription: the subscription, a resource group, or a resource in one
+    (no ``.`` or ``..`` segment, which would name another scope than it reads as)."""
+    if isinstance(value, str) and _SUBSCRIPTION.match(value) and not _dot_segment(value):
         return []
     return [
         Problem(
@@ -134,13 +153,35 @@ def role_name(definition_id: str) -> str:
 
 
 def broad_grant(definition_id: Any, scope: Any) -> str | None:
-    """Why a role assignment hands over a subscription, if it does."""
+    """Why a role assignment hands over a subscription, if it does (or names its scope with a ``..``)."""
+    if not isinstance(definition_id, str) or not isinstance(scope, str):
+        return None
+    name = role_name(definition_id)
+    if _dot_segment(scope):
+        return f"{name} at {scope!r}, a scope with a '.' or '..' segment (it names another scope than it reads as)"
+    match = _SUBSCRIPTION.match(scope)
+    if name in BROAD_ROLES and match is not None and match.group(2) is None:
+        return f"{name} on the whole subscription {match.group(1)}"
+    return None
+
+
+def resource_group_scope(subscription: str, group: str) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/{group}".lower()
+
+
+def over_identities(definition_id: Any, scope: Any, identity_groups: Sequence[str]) -> str | None:
+    """Why a role assignment on the resource group of the stack's identities hands them over, if it
+    does (``identity_groups`` are resource group names, compared as Azure does, case-insensitively)."""
     if not isinstance(definition_id, str) or not isinstance(scope, str):
         return None
     name = role_name(definition_id)
     match = _SUBSCRIPTION.match(scope)
-    if name in BROAD_ROLES and match is not None and match.group(2) is None:
-        return f"{name} on the whole subscription {match.group(1)}"
+    groups = {group.lower() for group in identity_groups}
+    if name not in OVER_IDENTITIES or match is None or match.group(2) is None or match.group(3) is not None:
+        return None
+    group = match.group(2).split("/")[-1]
+    if group.lower() in groups:
+        return f"{name} on the resource group {group}, which holds the stack's identities"
     return None
 
 

@@ -428,11 +428,31 @@ def _operator_token(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> 
 # --- Azure ----------------------------------------------------------------------------------------
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 
 
 def _subscription_wide(_: str, props: Mapping[str, Any], __: Mapping[str, Any]) -> list[str]:
     broad = azure.broad_grant(props.get("roleDefinitionId"), props.get("scope"))
     return [f"grants {broad}: scope it to a resource group or a resource, with the least role"] if broad else []
+
+
+def _over_identities(resources: Sequence[Resource], _: Mapping[str, Any]) -> list[tuple[str, str]]:
+    groups = [
+        str(r.props["resourceGroupName"])
+        for r in resources
+        if r.type == USER_ASSIGNED_IDENTITY and isinstance(r.props.get("resourceGroupName"), str)
+    ]
+    found = []
+    for assignment in (r for r in resources if r.type == ROLE_ASSIGNMENT):
+        reason = azure.over_identities(assignment.props.get("roleDefinitionId"), assignment.props.get("scope"), groups)
+        if reason is not None:
+            found.append(
+                (
+                    assignment.name,
+                    f"grants {reason}: it could federate any of them, or grant them roles; scope it lower",
+                )
+            )
+    return found
 
 
 # --- customer-managed workflow runners ------------------------------------------------------------
@@ -625,8 +645,10 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "azure-role-not-subscription-wide",
-        "An Azure identity holds no Owner, Contributor, User Access Administrator or Role Based Access Control "
-        "Administrator role on a whole subscription: scope its roles to a resource group or a resource.",
+        "An Azure identity holds no Owner, Contributor, User Access Administrator, Role Based Access Control "
+        "Administrator, Key Vault Administrator or Azure Kubernetes Service RBAC Cluster Admin role on a whole "
+        "subscription, and no role at a scope with a '.' or '..' segment: scope its roles to a resource group or "
+        "a resource.",
         (ROLE_ASSIGNMENT,),
         _subscription_wide,
     ),
@@ -706,6 +728,13 @@ STACK_POLICIES: tuple[StackPolicy, ...] = (
         "In a stack with a Workload Identity cluster, every node pool sets workloadMetadataConfig.mode = "
         "GKE_METADATA; otherwise its pods silently act as the node's service account.",
         _gke_metadata,
+    ),
+    StackPolicy(
+        "azure-role-not-over-the-stacks-identities",
+        "No role assignment gives Owner, User Access Administrator or Managed Identity Contributor on the "
+        "resource group that holds the stack's user-assigned identities: whoever holds it can add a federated "
+        "credential to any of them (and so act as every workload) or grant them roles.",
+        _over_identities,
     ),
     StackPolicy(
         "issuer-trust-matches-declared-workloads",
