@@ -290,8 +290,52 @@ def test_the_sidecar_component_returns_a_hardened_native_sidecar_for_any_pod() -
     data = run.one("kubernetes:core/v1:ConfigMap").plain_inputs["data"]
     assert data == {REFRESH_SCRIPT_NAME: script(REFRESH_SCRIPT_NAME), LIBRARY_NAME: script(LIBRARY_NAME)}
     policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain_inputs["spec"]
-    metadata = [rule for rule in policy["egress"] if "to" in rule]
-    assert [(r["to"][0]["ipBlock"]["cidr"], r["ports"][0]["port"]) for r in metadata] == [
-        ("169.254.169.254/32", 80),
-        ("169.254.170.23/32", 80),
-    ], "the pod's cloud identity endpoints stay reachable"
+    assert [rule for rule in policy["egress"] if "to" in rule] == [], (
+        "no node-local endpoint unless the pod's identity needs it: on EKS and AKS 169.254.169.254 is the node's "
+        "own credentials"
+    )
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "reached"),
+    [
+        (["gke-metadata-server"], [("169.254.169.254/32", 80)]),
+        (["eks-pod-identity-agent"], [("169.254.170.23/32", 80)]),
+    ],
+)
+def test_the_sidecar_opens_only_the_credential_endpoint_it_is_given(
+    endpoints: list[str], reached: list[tuple[str, int]]
+) -> None:
+    from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar
+    from keyless.core.pulumi_cloud import TokenType
+    from keyless.preview.engine import run_program
+
+    def program() -> None:
+        args: Any = {
+            "namespace": "ci",
+            "organization": "acme",
+            "token_type": TokenType.TEAM,
+            "team_name": "platform",
+            "pod_labels": {"app": "agent"},
+            "credential_endpoints": endpoints,
+        }
+        KeylessPulumiSidecar("agent", args)
+
+    policy = run_program({}, program=program).one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain_inputs
+    rules = [rule for rule in policy["spec"]["egress"] if "to" in rule]
+    assert [(r["to"][0]["ipBlock"]["cidr"], r["ports"][0]["port"]) for r in rules] == reached
+
+
+def test_each_identity_mode_names_the_credential_endpoint_its_pods_need() -> None:
+    from keyless import identity
+    from keyless.core.kubernetes import CREDENTIAL_ENDPOINTS
+
+    needs = {mode.name: mode.credential_endpoint for mode in identity.modes()}
+    assert needs == {
+        "irsa": None,
+        "podIdentity": "eks-pod-identity-agent",
+        "gcpServiceAccount": "gke-metadata-server",
+        "direct": "gke-metadata-server",
+        "azureWorkloadIdentity": None,
+    }
+    assert set(filter(None, needs.values())) <= set(CREDENTIAL_ENDPOINTS)

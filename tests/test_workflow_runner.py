@@ -249,3 +249,28 @@ def test_the_access_map_shows_each_runner_pool_and_worker(tmp_path: Path) -> Non
         f"| Deployment pulumi-runners/deploy | `pulumi-runners/deploy` | `{POOL}` | `pulumi-runners/deploy-worker` |"
         in access
     )
+
+
+def test_the_workflow_pods_take_no_ingress_and_reach_only_what_programs_need(platform: ProgramRun) -> None:
+    """They hold a runner token and the worker's identity (IRSA here: a token file, no node endpoint)."""
+    policy = platform.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "pulumi-runners.deploy-workflows")
+    spec = policy.plain_inputs["spec"]
+    # Every pod of the runner's own namespace but the agents: the agent starts them from its own spec.
+    assert spec["podSelector"] == {
+        "matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "NotIn", "values": ["runner-agent"]}]
+    }
+    assert spec["policyTypes"] == ["Ingress", "Egress"] and spec["ingress"] == []
+    assert spec["egress"] == [
+        {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"ports": [{"protocol": "TCP", "port": 443}]},
+    ]
+
+
+def test_a_worker_with_pod_identity_reaches_its_agent_and_no_other_node_endpoint() -> None:
+    run = run_stack(_runner_values(identityMode="podIdentity", workflowEgressPorts=[443, 22]))
+    spec = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "pulumi-runners.deploy-workflows").plain_inputs
+    egress = spec["spec"]["egress"]
+    assert egress[1] == {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 22}]}
+    assert egress[2:] == [
+        {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
+    ]

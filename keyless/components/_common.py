@@ -17,7 +17,16 @@ from keyless.core.naming import type_token
 from keyless.core.problems import InvalidArgumentError, raise_problems
 from keyless.core.spec import Field, Spec, check_field, is_unknown, join
 
-__all__ = ["InvalidArgumentError", "aliases", "child_opts", "lifted", "metadata_field", "stack_aliases", "validated"]
+__all__ = [
+    "InvalidArgumentError",
+    "aliases",
+    "child_opts",
+    "lifted",
+    "metadata_field",
+    "stack_aliases",
+    "validated",
+    "wire",
+]
 
 T = TypeVar("T")
 
@@ -85,6 +94,12 @@ def stack_aliases(type_name: str, earlier_name: str | None) -> list[pulumi.Input
         return None
     # The engine leaves the stack's own type out of its children's URNs (resource.NewURN).
     return [f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_token(type_name)}::{earlier_name}"]
+
+
+def wire(value: Mapping[str, Any]) -> Any:
+    """A wire-form value (camelCase keys) from a :mod:`keyless.core` builder, for an SDK argument:
+    the SDK sends camelCase keys as they are, though its typed dicts spell them in snake_case."""
+    return value
 
 
 def child_opts(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:

@@ -7,15 +7,19 @@ once the first login succeeded; its CLI reads the credentials from a folder the 
 (``PULUMI_CREDENTIALS_PATH``), whatever UID it runs as, as long as the pod has the ``fsGroup``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from keyless.components._common import child_opts, metadata_field, validated
-from keyless.components.oidc_login_runner import runner_network_policy_spec
-from keyless.core.kubernetes import projected_token_volume, recommended_labels, restricted_security_context
+from keyless.components._common import child_opts, metadata_field, validated, wire
+from keyless.core.kubernetes import (
+    egress_only,
+    projected_token_volume,
+    recommended_labels,
+    restricted_security_context,
+)
 from keyless.core.login_job import (
     CREDENTIALS_DIR,
     HOME_DIR,
@@ -61,9 +65,11 @@ class KeylessPulumiSidecarArgs(TypedDict):
     credentials are shared with every container of the pod through this group."""
     pod_labels: NotRequired[pulumi.Input[Mapping[str, str]]]
     """Labels of the pod: when given, a NetworkPolicy confines it to DNS and HTTPS egress, no ingress."""
-    cloud_metadata_egress: NotRequired[bool]
-    """With ``pod_labels``: also allow the pod's cloud identity endpoints, the GKE metadata server
-    (169.254.169.254:80) and the EKS Pod Identity agent (169.254.170.23:80) (default true)."""
+    credential_endpoints: NotRequired[Sequence[str]]
+    """With ``pod_labels``: the node-local endpoints the pod's cloud identity needs, by name:
+    ``gke-metadata-server`` (169.254.169.254:80, GKE Workload Identity and direct principals) or
+    ``eks-pod-identity-agent`` (169.254.170.23:80, EKS Pod Identity). Default none: IRSA and Entra
+    Workload ID need neither, and on EKS and AKS 169.254.169.254 serves the node's own credentials."""
 
 
 class KeylessPulumiSidecar(pulumi.ComponentResource):
@@ -96,14 +102,14 @@ class KeylessPulumiSidecar(pulumi.ComponentResource):
             opts=child_opts(self),
         )
         if checked["pod_labels"] is not None:
-            metadata_egress = bool(checked["cloud_metadata_egress"])
+            endpoints = list(checked["credential_endpoints"])
             k8s.networking.v1.NetworkPolicy(
                 name,
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     namespace=checked["namespace"], labels=recommended_labels(name, "pulumi-sidecar")
                 ),
                 spec=pulumi.Output.from_input(checked["pod_labels"]).apply(
-                    lambda labels: runner_network_policy_spec(labels, cloud_metadata=metadata_egress)
+                    lambda labels: wire(egress_only({"matchLabels": dict(labels)}, endpoints=endpoints))
                 ),
                 opts=child_opts(self),
             )

@@ -3,16 +3,15 @@ account's projected token for a ``runner`` token: no pool token in a Secret, an 
 output. The issuer's policy for the agent is ``workload_policy`` (give it to ``PulumiCloudTrust``);
 the rules and the pod are :mod:`keyless.core.runner`'s."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_pulumiservice as pulumiservice
 
-from keyless.components._common import child_opts, metadata_field, validated
-from keyless.components.oidc_login_runner import runner_network_policy_spec
-from keyless.core.kubernetes import recommended_labels
+from keyless.components._common import child_opts, metadata_field, validated, wire
+from keyless.core.kubernetes import egress_only, recommended_labels
 from keyless.core.naming import type_token
 from keyless.core.pulumi_cloud import pulumi_audience
 from keyless.core.runner import (
@@ -22,6 +21,7 @@ from keyless.core.runner import (
     agent_role_rules,
     runner_policy,
     worker_service_account,
+    workflow_pods,
 )
 
 
@@ -56,6 +56,12 @@ class KeylessWorkflowRunnerArgs(TypedDict):
     """The account the workflow pods run as (default <name>-worker); created here."""
     worker_annotations: NotRequired[Mapping[str, pulumi.Input[str]]]
     """The worker account's annotations: its cloud identity (from an identity mode)."""
+    credential_endpoints: NotRequired[Sequence[str]]
+    """The node-local endpoint the worker's cloud identity needs, by name (``gke-metadata-server`` or
+    ``eks-pod-identity-agent``), that the workflow pods may reach (default none)."""
+    workflow_egress_ports: NotRequired[Sequence[int]]
+    """TCP ports the workflow pods may reach anywhere, besides DNS (default [443]; add 22 for git over
+    SSH, or a database's port for a program that manages one)."""
     allow_reserved_namespace: NotRequired[bool]
     """Let it live in a reserved namespace (kube-system, kube-public, kube-node-lease, default),
     accepting that whoever may run pods there could act as its accounts (default false)."""
@@ -146,11 +152,24 @@ class KeylessWorkflowRunner(pulumi.ComponentResource):
             }
         )
         # No ingress; egress to DNS and HTTPS: Pulumi Cloud, the Kubernetes API (on 443, as on EKS,
-        # GKE and AKS), the registry. Its workflow pods are not selected: they reach what programs need.
+        # GKE and AKS), the registry.
         policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-agent",
             metadata=k8s.meta.v1.ObjectMetaArgs(namespace=namespace, labels=labels),
-            spec=runner_network_policy_spec(labels),
+            spec=wire(egress_only({"matchLabels": labels})),
+            opts=child_opts(self),
+        )
+        # The workflow pods hold a runner's Pulumi token and the worker's cloud identity: no ingress
+        # (the agent reads them through the Kubernetes API), egress to DNS, the ports the programs
+        # need, and the worker identity's own credential endpoint only.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-workflows",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                namespace=namespace, labels=recommended_labels(name, "runner-workflows")
+            ),
+            spec=wire(
+                egress_only(workflow_pods(labels), checked["workflow_egress_ports"], checked["credential_endpoints"])
+            ),
             opts=child_opts(self),
         )
         metadata = k8s.meta.v1.ObjectMetaArgs(

@@ -11,9 +11,9 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from keyless.components._common import child_opts, metadata_field, validated
+from keyless.components._common import child_opts, metadata_field, validated, wire
 from keyless.core.kubernetes import (
-    CLOUD_METADATA_ENDPOINTS,
+    egress_only,
     projected_token_volume,
     recommended_labels,
     restricted_pod_security_context,
@@ -143,37 +143,6 @@ def runner_pod_spec(
     )
 
 
-def runner_network_policy_spec(
-    pod_labels: Mapping[str, str], *, cloud_metadata: bool = False
-) -> k8s.networking.v1.NetworkPolicySpecArgs:
-    """No ingress; egress only to DNS and to HTTPS (the Pulumi Cloud API), and with
-    ``cloud_metadata`` to the node-local endpoints that hand pods their cloud credentials."""
-    metadata_rules = [
-        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=f"{address}/32"))],
-            ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)],
-        )
-        for address, port in CLOUD_METADATA_ENDPOINTS
-    ]
-    return k8s.networking.v1.NetworkPolicySpecArgs(
-        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels)),
-        policy_types=["Ingress", "Egress"],
-        ingress=[],
-        egress=[
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                ports=[
-                    k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
-                    k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
-                ]
-            ),
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=443)]
-            ),
-            *(metadata_rules if cloud_metadata else []),
-        ],
-    )
-
-
 def _as_list(depends_on: object) -> list[pulumi.Resource]:
     if depends_on is None:
         return []
@@ -257,7 +226,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     namespace=checked["namespace"], labels=recommended_labels(name, "login-network-policy")
                 ),
-                spec=runner_network_policy_spec(pod_selector(name)),
+                spec=wire(egress_only({"matchLabels": pod_selector(name)})),
                 opts=child_opts(self, depends_on=wait_for),
             )
             job_waits_for.append(policy)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -133,9 +133,31 @@ def restricted_security_context(uid: int) -> dict[str, Any]:
     }
 
 
-CLOUD_METADATA_ENDPOINTS = (("169.254.169.254", 80), ("169.254.170.23", 80))
-"""Where pods get their cloud credentials on the node: the GKE metadata server (Workload Identity)
-and the EKS Pod Identity agent. IRSA needs neither (its token is a file; STS is HTTPS)."""
+CREDENTIAL_ENDPOINTS = {
+    "gke-metadata-server": ("169.254.169.254", 80),
+    "eks-pod-identity-agent": ("169.254.170.23", 80),
+}
+"""The node-local endpoints that hand pods their cloud credentials, by name: the GKE metadata server
+(Workload Identity and direct principals) and the EKS Pod Identity agent. IRSA and Entra Workload
+ID need neither (their tokens are files; STS and Entra answer on HTTPS). On EKS and AKS,
+169.254.169.254 is the node's own instance metadata, the node's credentials: no pod should reach it."""
+credential_endpoint = choice(CREDENTIAL_ENDPOINTS)
+
+
+def egress_only(
+    pod_selector: Mapping[str, Any], ports: Sequence[int] = (443,), endpoints: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A NetworkPolicy spec (wire form) for the pods ``pod_selector`` selects: no ingress; egress to
+    DNS (53, UDP and TCP) and to the TCP ``ports`` anywhere, and to the named credential ``endpoints``
+    (:data:`CREDENTIAL_ENDPOINTS`) only."""
+    egress: list[dict[str, Any]] = [
+        {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"ports": [{"protocol": "TCP", "port": port} for port in ports]},
+    ]
+    for name in endpoints:
+        address, port = CREDENTIAL_ENDPOINTS[name]
+        egress.append({"to": [{"ipBlock": {"cidr": f"{address}/32"}}], "ports": [{"protocol": "TCP", "port": port}]})
+    return {"podSelector": dict(pod_selector), "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": egress}
 
 
 def projected_token_volume(name: str, audience: Any, expiration_seconds: Any) -> dict[str, Any]:

@@ -12,7 +12,12 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from keyless.core.kubernetes import MAX_PROJECTED_TOKEN_SECONDS, MIN_PROJECTED_TOKEN_SECONDS, recommended_labels
+from keyless.core.kubernetes import (
+    MAX_PROJECTED_TOKEN_SECONDS,
+    MIN_PROJECTED_TOKEN_SECONDS,
+    credential_endpoint,
+    recommended_labels,
+)
 from keyless.core.login_request import DEFAULT_BACKEND_URL, LoginRequest
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.pulumi_cloud import LOGIN_FLAGS, LOGIN_TOKEN_TYPES, TokenType, organization_name, token_lifetime
@@ -292,7 +297,7 @@ SIDECAR = LOGIN_JOB.only(
         "refresh_percent": Field(int_range(10, 90), DEFAULT_REFRESH_PERCENT, "int"),
         "fs_group": Field(int_range(1, 2_147_483_647), DEFAULT_FS_GROUP, "int"),
         "pod_labels": Field(kind="map"),
-        "cloud_metadata_egress": Field(boolean, True, "bool"),
+        "credential_endpoints": Field(list_of(credential_endpoint), (), "list"),
     },
 )
 """The sidecar's arguments: the login Job's rules, how often to renew, and the pod's fsGroup."""

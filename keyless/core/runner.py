@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from keyless.core import tenancy
-from keyless.core.kubernetes import projected_token_volume, restricted_security_context
+from keyless.core.kubernetes import credential_endpoint, projected_token_volume, restricted_security_context
 from keyless.core.problems import MISSING, Problem
 from keyless.core.pulumi_cloud import TokenType, organization_name, token_lifetime
 from keyless.core.spec import Field, Keys, Spec, required
@@ -34,6 +34,7 @@ from keyless.core.values import (
     https_url,
     identifier,
     int_range,
+    list_of,
     pinned_image,
     text,
 )
@@ -119,6 +120,8 @@ WORKFLOW_RUNNER = Spec(
         "worker_service_account": Field(first(dns1123_label, tenancy.not_default)),
         "worker_annotations": Field(kind="map"),
         "allow_reserved_namespace": Field(boolean, False, "bool"),
+        "workflow_egress_ports": Field(list_of(int_range(1, 65_535), allow_empty=False), (443,), "list"),
+        "credential_endpoints": Field(list_of(credential_endpoint), (), "list"),
     },
     (_one_pool, _replicas_of_a_job, _worker_fits, tenancy.namespace_rule(lambda values: {})),
 )
@@ -222,6 +225,13 @@ def agent_pod_spec(values: Mapping[str, Any], service_account: str, pool_id: str
             {"name": "agent-tmp", "emptyDir": {"sizeLimit": "256Mi"}},
         ],
     }
+
+
+def workflow_pods(agent_labels: Mapping[str, str]) -> dict[str, Any]:
+    """What selects the agents' workflow pods: every pod of the runner's namespace but the agents
+    (the namespace is the runner's alone; the agent's own labels for its pods are not documented)."""
+    component = "app.kubernetes.io/component"
+    return {"matchExpressions": [{"key": component, "operator": "NotIn", "values": [agent_labels[component]]}]}
 
 
 AGENT_SETTINGS_PREFIX = "PULUMI_AGENT_"

@@ -139,6 +139,9 @@ class Mode:
     """Labels the pods of its workloads must carry for the identity to reach them (its webhook
     selects pods, not accounts); pods this project does not start cannot get them."""
     check_all: CheckAll | None = None
+    credential_endpoint: str | None = None
+    """The node-local endpoint its pods get their cloud credentials from, by name
+    (:data:`keyless.core.kubernetes.CREDENTIAL_ENDPOINTS`); None when a token file does (IRSA, Entra)."""
 
 
 _REGISTRY: dict[str, Mode] = {}

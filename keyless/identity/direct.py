@@ -49,6 +49,7 @@ MODE = register(
         describe=describe,
         fields=_gcp.FIELDS,
         needs=frozenset({"gcp_project", "workload_pool", "project_number"}),
+        credential_endpoint="gke-metadata-server",
         guardrails=("gke-node-pools-use-the-metadata-server",),
     )
 )

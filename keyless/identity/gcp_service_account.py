@@ -48,6 +48,7 @@ MODE = register(
         describe=describe,
         fields=_gcp.FIELDS,
         needs=frozenset({"gcp_project", "workload_pool"}),
+        credential_endpoint="gke-metadata-server",
         guardrails=("workload-identity-user-names-one-service-account", "gke-node-pools-use-the-metadata-server"),
     )
 )

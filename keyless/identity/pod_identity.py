@@ -58,6 +58,7 @@ MODE = register(
         },
         needs=frozenset({"cluster_name", "cluster_arn"}),
         cluster_args={"eks": {"pod_identity_agent": True}},
+        credential_endpoint="eks-pod-identity-agent",
         guardrails=("pod-identity-trust-allows-both-actions", "pod-identity-trust-scoped"),
     )
 )

@@ -55,6 +55,7 @@ def _spec(registry: tuple[str, ...]) -> Spec:
         "token_expiration_seconds",
         "run_as_user",
         "worker_service_account",
+        "workflow_egress_ports",
     ).extend(
         "workflowRunners",
         {
@@ -109,10 +110,14 @@ class WorkflowRunner:
     def component_args(
         self, organization: str, worker_annotations: Mapping[str, Any] | None
     ) -> KeylessWorkflowRunnerArgs:
-        """``KeylessWorkflowRunner`` args; ``worker_annotations`` are its worker's identity's."""
+        """``KeylessWorkflowRunner`` args; ``worker_annotations`` are its worker's identity's, and the
+        workflow pods may reach its identity mode's credential endpoint."""
         args = {key: value for key, value in self.args.items() if value is not None}
         if worker_annotations:
             args["worker_annotations"] = dict(worker_annotations)
+        mode = identity.get(self.identity_mode) if self.identity_mode else None
+        if mode is not None and mode.credential_endpoint is not None:
+            args["credential_endpoints"] = [mode.credential_endpoint]
         return cast("KeylessWorkflowRunnerArgs", {**args, "organization": organization})
 
 
