@@ -107,3 +107,28 @@ def test_an_empty_organization_is_refused_not_taken_as_null(tmp_path: Path, caps
     err = capsys.readouterr().err
     assert "keyless:organization: '' is empty" in err
     assert "null" not in err
+
+
+def test_two_stacks_granting_one_namespace_and_account_of_a_project_are_reported(
+    tmp_path: Path, capsys: Any
+) -> None:
+    """A workload identity pool is the project's: the same ns/sa in a second cluster holds both grants."""
+    import json
+
+    import yaml
+
+    (tmp_path / "Pulumi.yaml").write_text(f"name: keyless\nruntime: python\nmain: {ROOT}\n")
+    dev = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    other = json.loads(json.dumps(dev))
+    other["config"]["keyless:gke"]["clusterName"] = "keyless-other"
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(dev))
+    (tmp_path / "Pulumi.other.yaml").write_text(yaml.safe_dump(other))
+    assert main(["check", "--root", str(tmp_path), "--json"]) == 0  # advisory: the exit status is unchanged
+    (finding,) = json.loads(capsys.readouterr().out)["acrossStacks"]
+    assert finding.startswith(
+        "pulumi-runner/pulumi-runner in the pool my-gcp-project.svc.id.goog is granted by the stacks dev, other"
+    )
+    other["config"]["keyless:workloads"][0]["namespace"] = "pulumi-runner-2"
+    (tmp_path / "Pulumi.other.yaml").write_text(yaml.safe_dump(other))
+    assert main(["check", "--root", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["acrossStacks"] == []

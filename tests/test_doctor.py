@@ -107,24 +107,26 @@ def test_a_zonal_self_link_is_not_the_issuer(issuer: Issuer, tmp_path: Path, cap
     assert codes(report) == ["issuer-mismatch"] and "never 'zones/'" in report["reasons"][0]["message"]
 
 
-def test_an_audience_no_policy_pins_is_an_assumed_reason(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:
-    token = issuer.mint("pulumi-runner", "pulumi-runner", "https://kubernetes.default.svc", issuer=GKE_ISSUER)
-    status, report, _ = doctor(tmp_path, capsys, token, "--stack", "dev")
-    assert (status, report["verdict"], codes(report)) == (3, "likely-refused", ["audience-mismatch"])
-    assert AUDIENCE in report["reasons"][0]["message"] and report["reasons"][0]["basis"] == "assumed"
-
-
-def test_an_audience_a_policy_pins_is_a_documented_policy_mismatch(issuer: Issuer) -> None:
+def test_an_audience_no_policy_pins_is_an_assumed_reason(issuer: Issuer) -> None:
     stack = reference.load("dev", ROOT)
-    pinned = [{**p, "rules": {**p["rules"], "aud": AUDIENCE}} for p in stack.policies]
+    unpinned = [{**p, "rules": {k: v for k, v in p["rules"].items() if k != "aud"}} for p in stack.policies]
     stack = reference.StackReference(
-        stack.stack, stack.organization, stack.issuer, stack.max_expiration_seconds, pinned, stack.config
+        stack.stack, stack.organization, stack.issuer, stack.max_expiration_seconds, unpinned, stack.config
     )
     claims = _claims(issuer, "pulumi-runner", "pulumi-runner", aud="https://kubernetes.default.svc")
     diagnosis = diagnose(stack, claims, Request("organization", lifetime_seconds=3600))
-    assert [f.code for f in diagnosis.findings] == [Code.NO_MATCHING_POLICY]
-    assert "aud is ['https://kubernetes.default.svc']" in diagnosis.findings[0].message
-    assert diagnosis.verdict == "refused"
+    assert [f.code for f in diagnosis.findings] == [Code.AUDIENCE_MISMATCH]
+    assert AUDIENCE in diagnosis.findings[0].message and diagnosis.verdict == "likely-refused"
+
+
+def test_the_committed_stacks_pin_the_audience_a_documented_policy_mismatch(
+    issuer: Issuer, tmp_path: Path, capsys: Any
+) -> None:
+    token = issuer.mint("pulumi-runner", "pulumi-runner", "https://kubernetes.default.svc", issuer=GKE_ISSUER)
+    status, report, _ = doctor(tmp_path, capsys, token, "--stack", "dev")
+    assert (status, report["verdict"], codes(report)) == (1, "refused", ["no-matching-policy"])
+    assert "aud is ['https://kubernetes.default.svc']" in report["reasons"][0]["message"]
+    assert report["reasons"][0]["basis"] == "documented"
 
 
 def test_every_reason_says_what_it_rests_on(issuer: Issuer, tmp_path: Path, capsys: Any) -> None:

@@ -143,3 +143,15 @@ def test_the_access_map_shows_each_operator_stack_and_its_account(tmp_path: Path
     access = (tmp_path / "platform" / "access-map.md").read_text()
     assert "| `pulumi-stacks/networking` | team token (platform) | arn:aws:iam::&lt;account-id&gt;:role/" in access
     assert "| `pulumi-stacks/networking` | `pulumi-stacks/networking` | `my-pulumi-org/networking/prod` |" in access
+
+
+@pytest.mark.parametrize("repo", ["http://github.com/my-org/infrastructure", "file:///etc/programs/networking"])
+def test_a_program_fetched_unauthenticated_or_from_the_pods_own_disk_is_refused(repo: str) -> None:
+    values, _ = load_stack_file("platform")
+    stacks = json.loads(values["keyless:operatorStacks"])
+    stacks[0]["projectRepo"] = repo
+    with pytest.raises(ConfigError) as error:
+        load_stack_config({**values, "keyless:operatorStacks": json.dumps(stacks)}, stack="platform")
+    assert f"keyless:operatorStacks[0].projectRepo: '{repo}' is not a Git repository URL fetched over" in str(
+        error.value
+    )

@@ -135,10 +135,11 @@ def test_issuer_registers_one_allow_policy_per_workload_for_all_token_types() ->
         "system:serviceaccount:b:me",
         "system:serviceaccount:b:agent",
     ]
-    assert all("aud" not in p["rules"] for p in policies)
+    # The audience is pinned by default: a token minted for another audience (IRSA's) is refused.
+    assert all(p["rules"]["aud"] == "urn:pulumi:org:acme" for p in policies)
 
 
-def test_pin_audience_adds_the_org_audience_rule() -> None:
+def test_the_audience_rule_is_dropped_only_on_purpose() -> None:
     run = run_component(
         lambda: PulumiCloudTrust(
             "trust",
@@ -146,7 +147,7 @@ def test_pin_audience_adds_the_org_audience_rule() -> None:
                 "organization": "acme",
                 "issuer_url": GKE_ISSUER,
                 "issuer_name": "gke-dev",
-                "pin_audience": True,
+                "pin_audience": False,
                 "max_expiration_seconds": 3600,
                 "workloads": [
                     {"namespace": "ci", "service_account": "r", "token_type": TokenType.TEAM, "team_name": "t"}
@@ -155,7 +156,8 @@ def test_pin_audience_adds_the_org_audience_rule() -> None:
         )
     )
     issuer = _issuer(run)
-    assert issuer["policies"][0]["rules"]["aud"] == "urn:pulumi:org:acme"
+    assert "aud" not in issuer["policies"][0]["rules"]
+    assert issuer["policies"][0]["rules"]["sub"] == "system:serviceaccount:ci:r"
     assert issuer["maxExpirationSeconds"] == 3600
 
 

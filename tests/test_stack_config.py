@@ -148,7 +148,7 @@ def test_defaults_fill_what_the_stack_leaves_out(dev_config: dict[str, str]) -> 
     assert config.login_job["token_expiration_seconds"] == 3600
     assert config.login_job["image"].startswith("pulumi/pulumi-base:3.")
     assert config.issuer.name == "keyless-qa"
-    assert config.issuer.pin_audience is False
+    assert config.issuer.pin_audience is True
     assert config.pod_security_level == "restricted"
 
 

@@ -44,8 +44,10 @@ class PulumiCloudTrustArgs(TypedDict):
     max_expiration_seconds: NotRequired[pulumi.Input[int]]
     """Longest lifetime of an exchanged Pulumi token, in seconds (default 7200)."""
     pin_audience: NotRequired[bool]
-    """Also require ``aud`` = ``urn:pulumi:org:<org>``. Off by default: matching a list-valued
-    ``aud`` claim is unverified, while ``sub`` and the namespace claim are always pinned."""
+    """Also require ``aud`` = ``urn:pulumi:org:<org>`` (default true: Pulumi documents ``aud`` rules,
+    and a token minted for another audience, such as an IRSA token, is then refused). That such a
+    rule matches Kubernetes' list-valued ``aud`` when one element does is assumed; false drops the
+    rule, leaving ``sub`` and the namespace claim pinned."""
 
 
 def authorization_policy(

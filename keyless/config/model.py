@@ -36,7 +36,7 @@ E = TypeVar("E", bound=kinds.Entry)
 class IssuerConfig:
     name: str
     max_expiration_seconds: int
-    pin_audience: bool = False
+    pin_audience: bool = True
 
 
 @dataclass(frozen=True)

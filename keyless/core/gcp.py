@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -105,6 +106,40 @@ def workload_identity_member_problems(member: Any) -> list[str]:
         if "*" in inner or "/" not in inner:
             return [f"{member!r} does not name exactly one namespace/service account"]
     return []
+
+
+_MEMBER = re.compile(r"^serviceAccount:(?P<pool>[^\[\]]+)\[(?P<ns>[^/\]]+)/(?P<sa>[^\]]+)\]$")
+_PRINCIPAL = re.compile(
+    r"^principal://iam\.googleapis\.com/projects/[^/]+/locations/global/workloadIdentityPools/(?P<pool>[^/]+)"
+    r"/subject/ns/(?P<ns>[^/]+)/sa/(?P<sa>[^/]+)$"
+)
+
+
+def pool_subject(member: Any) -> tuple[str, str, str] | None:
+    """The workload identity pool, namespace and service account an IAM member names, if it names
+    one Kubernetes service account (through a Google service account or directly)."""
+    if not isinstance(member, str):
+        return None
+    found = _MEMBER.match(member) or _PRINCIPAL.match(member)
+    return None if found is None else (found["pool"], found["ns"], found["sa"])
+
+
+def same_subject_in_other_clusters(grants: Sequence[tuple[str, str, str, str]]) -> list[str]:
+    """``grants`` are (stack, pool, namespace, service account): a pool is the whole project's, so a
+    namespace and account of the same name in another cluster of the project holds the same grants
+    (Google calls it identity sameness). Each subject two stacks grant is reported once."""
+    stacks: dict[tuple[str, str, str], list[str]] = {}
+    for stack, pool, namespace, account in grants:
+        holders = stacks.setdefault((pool, namespace, account), [])
+        if stack not in holders:
+            holders.append(stack)
+    return [
+        f"{namespace}/{account} in the pool {pool} is granted by the stacks {', '.join(holders)}: every cluster of "
+        "the project with that namespace and account holds all their grants (identity sameness); give each "
+        "trust domain a project of its own, or distinct namespaces"
+        for (pool, namespace, account), holders in stacks.items()
+        if len(holders) > 1
+    ]
 
 
 def gsa_account_id(namespace: str, service_account: str) -> str:

@@ -30,6 +30,7 @@ from keyless.core.values import (
     duration_seconds,
     int_range,
     list_of,
+    pattern,
     pinned_image,
     text,
 )
@@ -45,6 +46,14 @@ DEFAULT_LIFETIME = "2h"
 DEFAULT_LONGEST_UPDATE = "45m"
 DEFAULT_REFRESH_PERCENT = 50
 DEFAULT_RESYNC_SECONDS = 300
+
+
+git_url = pattern(
+    r"(https://|ssh://|git@)[^\s]+",
+    "a Git repository URL fetched over an authenticated channel",
+    "https://…, ssh://… or git@host:path (not http://, whose content anyone on the path can change, nor "
+    "file://, which reads the workspace pod's own disk)",
+)
 
 
 def _one_source(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
@@ -94,7 +103,7 @@ OPERATOR_STACK = Spec(
         "name": required(dns1123_label),
         "service_account_name": required(dns1123_label),
         "stack": required(text),
-        "project_repo": Field(text),
+        "project_repo": Field(git_url),
         "branch": Field(text),
         "commit": Field(text),
         "repo_dir": Field(text),

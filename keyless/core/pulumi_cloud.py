@@ -271,7 +271,7 @@ PULUMI_CLOUD_TRUST = Spec(
         "max_expiration_seconds": Field(
             int_range(MIN_EXPIRATION_SECONDS, DEFAULT_MAX_EXPIRATION_SECONDS), DEFAULT_MAX_EXPIRATION_SECONDS, "int"
         ),
-        "pin_audience": Field(boolean, False, "bool"),
+        "pin_audience": Field(boolean, True, "bool"),
     },
     (_workloads_given, unique_service_accounts("workloads")),
 )

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from keyless.core import gcp
 from keyless.policies.pack import MANDATORY, POLICIES, STACK_POLICIES, Resource, check_resource, check_stack
 from keyless.record import ProgramRun
 
@@ -66,6 +67,26 @@ def violations(run: ProgramRun, config: Mapping[str, Mapping[str, Any]] | None =
                 )
             )
     return found
+
+
+POOL_GRANTS = (
+    "gcp:serviceaccount/iAMMember:IAMMember",
+    "gcp:serviceaccount/iAMBinding:IAMBinding",
+    "gcp:projects/iAMMember:IAMMember",
+)
+
+
+def across_stacks(runs: Mapping[str, ProgramRun]) -> list[str]:
+    """What only several stacks together show: GKE grants to one namespace/account of a project's
+    workload identity pool from two stacks (two clusters), which each cluster's account then holds."""
+    grants = []
+    for stack, run in runs.items():
+        for registration in run.registrations:
+            if registration.type in POOL_GRANTS:
+                inputs = registration.plain_inputs
+                members = [inputs.get("member"), *(inputs.get("members") or [])]
+                grants += [(stack, *subject) for subject in map(gcp.pool_subject, members) if subject is not None]
+    return gcp.same_subject_in_other_clusters(grants)
 
 
 def report(found: Sequence[Violation], subject: str) -> str:
