@@ -1,3 +1,4 @@
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,20 @@ def crd_errors(crd: Path, document: Any, version: str = "v1") -> list[str]:
 
 
 def stack_names() -> list[str]:
-    """The committed stacks of this repository."""
-    return _stack_names(ROOT)
+    """The committed stacks of this repository (as git tracks them: a stack file of the user's own
+    in the checkout is not a fixture); every ``Pulumi.<stack>.yaml`` outside a git checkout."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--", "Pulumi.*.yaml"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return _stack_names(ROOT)
+    return sorted(name[len("Pulumi.") : -len(".yaml")] for name in listed)
+
+
+def stack_flags() -> list[str]:
+    """``--stack`` for each committed stack: what a command run on "every stack" covers in the tests."""
+    return [flag for stack in stack_names() for flag in ("--stack", stack)]
 
 
 def load_stack_file(stack: str) -> tuple[dict[str, Any], list[str]]:

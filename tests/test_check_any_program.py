@@ -109,9 +109,7 @@ def test_an_empty_organization_is_refused_not_taken_as_null(tmp_path: Path, caps
     assert "null" not in err
 
 
-def test_two_stacks_granting_one_namespace_and_account_of_a_project_are_reported(
-    tmp_path: Path, capsys: Any
-) -> None:
+def test_two_stacks_granting_one_namespace_and_account_of_a_project_are_reported(tmp_path: Path, capsys: Any) -> None:
     """A workload identity pool is the project's: the same ns/sa in a second cluster holds both grants."""
     import json
 

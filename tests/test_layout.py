@@ -114,3 +114,15 @@ def test_the_help_is_written_for_a_terminal_with_an_example_per_command_and_the_
     assert all(command.NAME in top for command in COMMANDS)
     shared = {"preview --help": "--stack", "check --help": "--stack", "doctor --help": "--stack"}
     assert all(flag in pages[name] and "--root" in pages[name] for name, flag in shared.items())
+
+
+def test_a_stack_file_of_the_users_own_is_not_a_fixture() -> None:
+    """The suite runs on the committed stacks: a `Pulumi.<mine>.yaml` in the checkout changes nothing."""
+    from tests.conftest import stack_names
+
+    mine = ROOT / "Pulumi.zz-mine.yaml"
+    mine.write_text("config:\n  keyless:cloud: nowhere\n")
+    try:
+        assert "zz-mine" not in stack_names()
+    finally:
+        mine.unlink()

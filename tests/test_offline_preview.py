@@ -12,7 +12,7 @@ import yaml
 
 from keyless.cli import main
 from keyless.preview.artifacts import preview_stack
-from tests.conftest import stack_names
+from tests.conftest import stack_flags, stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stack_names()
@@ -23,7 +23,7 @@ CUSTOM_API_GROUPS = ("external-secrets.io/", "pulumi.com/")
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("preview")
-    assert main(["preview", "--quiet", "--out", str(out)]) == 0
+    assert main(["preview", *stack_flags(), "--quiet", "--out", str(out)]) == 0
     # The sidecar's pod spec is validated like the stacks' objects (it runs in users' own pods).
     sidecar = [
         "preview",
@@ -65,9 +65,9 @@ def test_every_stack_writes_its_artifacts(artifacts: Path, stack: str) -> None:
     )
     issuer = json.loads(next((folder / "pulumi-cloud").glob("oidc-issuer-*.json")).read_text())
     assert issuer["policies"] and all(p["decision"] == "allow" for p in issuer["policies"])
-    runner = json.loads((folder / "runner.json").read_text())
-    assert runner["tokenAudience"] == "urn:pulumi:org:my-pulumi-org"
-    assert runner["loginCommand"][3:5] == ["--oidc-token", "file:///var/run/secrets/pulumi/token"]
+    login = json.loads((folder / "login-job.json").read_text())
+    assert login["tokenAudience"] == "urn:pulumi:org:my-pulumi-org"
+    assert login["loginCommand"][3:5] == ["--oidc-token", "file:///var/run/secrets/pulumi/token"]
     tree = (folder / "preview.txt").read_text()
     assert 'kubeconfig: "[secret]"' in tree
     assert "certificate-authority-data" not in tree and "get-token" not in tree
@@ -154,7 +154,7 @@ def test_every_skipped_checkov_check_states_its_reason() -> None:
 
 def test_artifacts_are_byte_identical_across_runs(tmp_path: Path) -> None:
     for attempt in ("first", "second"):
-        assert main(["preview", "--quiet", "--out", str(tmp_path / attempt)]) == 0
+        assert main(["preview", *stack_flags(), "--quiet", "--out", str(tmp_path / attempt)]) == 0
     first = {p.relative_to(tmp_path / "first"): p.read_bytes() for p in (tmp_path / "first").rglob("*") if p.is_file()}
     second = {
         p.relative_to(tmp_path / "second"): p.read_bytes() for p in (tmp_path / "second").rglob("*") if p.is_file()

@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs, runner_pod_spec
+from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs, login_pod_spec
 from keyless.core.login_job import LIBRARY_NAME, LOGIN_JOB, login_environment, login_script, script
 from keyless.core.login_request import TOKEN_FILE, LoginRequest
 from keyless.core.problems import InvalidArgumentError
@@ -44,7 +44,7 @@ def test_duration_rejects_what_the_cli_would_not_take(text: Any) -> None:
 
 
 def test_pod_spec_meets_the_restricted_pod_security_standard() -> None:
-    spec: Any = runner_pod_spec(  # the Args classes type every field as a possible Output
+    spec: Any = login_pod_spec(  # the Args classes type every field as a possible Output
         image="pulumi/pulumi-base:3.272.0",
         service_account_name="runner",
         script_config_map_name="script",

@@ -88,7 +88,16 @@ def _with_stack(**changes: Any) -> dict[str, str]:
         (
             {"longestUpdate": "90m"},
             "keyless:operatorStacks[0].exchangedTokenLifetime: '2h' leaves an update started just before a renewal "
-            "3600s of token, less than longestUpdate (5400s)",
+            "3600s of token, less than longestUpdate (5400s): a CLI keeps the token it started with; expected "
+            "refreshPercent at most 25 with a lifetime of 7200s (a lifetime of 10800s is more than an issuer grants",
+        ),
+        (
+            {"longestUpdate": "50m", "exchangedTokenLifetime": "1h"},
+            "expected a lifetime of at least 6000s, or a lower refreshPercent",
+        ),
+        (
+            {"longestUpdate": "2h"},
+            "expected a longestUpdate of at most 6480s: no token an issuer grants outlives a longer update",
         ),
         (
             {"exchangedTokenLifetime": "3h"},

@@ -11,7 +11,7 @@ import pytest
 from keyless.cli import main
 from keyless.core.login_job import login_script
 from keyless.policies.pack import POLICIES, STACK_POLICIES, Policy, Resource, StackPolicy, check_resource, check_stack
-from tests.conftest import ROOT, stack_names
+from tests.conftest import ROOT, stack_flags, stack_names
 
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for an unknown string
 SAMPLE = ROOT / "tests" / "samples" / "published-style"
@@ -498,7 +498,7 @@ def test_keyless_check_names_each_flaw_of_a_program_written_like_the_published_s
 
 
 def test_the_committed_stacks_pass_every_policy(capsys: Any) -> None:
-    assert main(["check"]) == 0
+    assert main(["check", *stack_flags()]) == 0
     assert capsys.readouterr().out.count("no policy violations") == len(stack_names())
 
 

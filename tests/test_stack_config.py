@@ -3,8 +3,9 @@ from typing import Any
 
 import pytest
 
+from keyless.cli import main
 from keyless.config import ConfigError, load_stack_config
-from tests.conftest import load_stack_file, run_stack, stack_names
+from tests.conftest import ROOT, load_stack_file, run_stack, stack_names
 
 
 def _with(config: dict[str, str], key: str, value: Any) -> dict[str, str]:
@@ -272,3 +273,50 @@ def test_a_value_the_cloud_would_refuse_is_refused_at_preview(
     with pytest.raises(ConfigError) as error:
         load_stack_config(mutate(dev_config), secret_keys=["keyless:kubeconfig"])
     assert message in str(error.value)
+
+
+# --- what a newcomer meets -------------------------------------------------------------------------
+
+
+def test_a_stack_of_runners_or_stores_only_is_a_stack(dev_config: dict[str, str]) -> None:
+    """Only an Operator stack needs a workload; an issuer needs someone to trust."""
+    values, _ = load_stack_file("platform")
+    runners_only = {k: v for k, v in values.items() if k not in ("keyless:workloads", "keyless:operatorStacks")}
+    config = load_stack_config(runners_only, stack="platform")
+    assert config.workloads == () and [r.reference for r in config.entries["workflowRunners"]] == [
+        "pulumi-runners/deploy"
+    ]
+    run = run_stack(runners_only)
+    assert [p["tokenType"] for p in run.one("pulumiservice:index:OidcIssuer").plain_inputs["policies"]] == ["runner"]
+    assert "loginJobName" not in run.outputs
+    values, _ = load_stack_file("existing-dev")
+    stores_only = {k: v for k, v in values.items() if k != "keyless:workloads"}
+    assert [s.reference for s in load_stack_config(stores_only).entries["escStores"]] == ["payments/payments"]
+
+
+def test_a_stack_whose_login_no_job_proves_says_so(dev_config: dict[str, str]) -> None:
+    workloads = json.loads(dev_config["keyless:workloads"])
+    workloads[0].pop("runsLoginJob")
+    config = load_stack_config({**dev_config, "keyless:workloads": json.dumps(workloads)})
+    (warning,) = config.warnings
+    assert "no keyless:workloads entry has runsLoginJob: true, so no login Job proves the exchange" in warning
+    assert load_stack_config(dev_config).warnings == ()
+
+
+def test_an_offline_preview_of_an_existing_cluster_needs_no_pulumi_cli(tmp_path: Any) -> None:
+    """The error names what works without the CLI, and a secure placeholder in the stack file does."""
+    values, _ = load_stack_file("existing-dev")
+    existing = {"identityCloud": "none", "issuerUrl": "https://oidc.example.com/cluster"}
+    config = {k: v for k, v in values.items() if k not in ("keyless:escStores",)}
+    config = {**config, "keyless:existing": json.dumps(existing)}
+    workloads = [{**w, "awsManagedPolicyArns": None} for w in json.loads(config["keyless:workloads"])]
+    config["keyless:workloads"] = json.dumps([{k: v for k, v in w.items() if v is not None} for w in workloads])
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(config)
+    assert "any secure value in the stack file (`keyless:kubeconfig: {secure: placeholder}`)" in str(error.value)
+    root = tmp_path
+    (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text() + f"main: {ROOT}\n")
+    document = {"config": {k: json.loads(v) if v[:1] in "[{" else v for k, v in config.items()}}
+    document["config"]["keyless:kubeconfig"] = {"secure": "placeholder"}
+    (root / "Pulumi.offline.yaml").write_text(json.dumps(document))
+    assert main(["preview", "--root", str(root), "--stack", "offline", "--quiet", "--out", str(root / "out")]) == 0

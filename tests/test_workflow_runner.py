@@ -168,7 +168,7 @@ def test_a_single_run_agent_is_a_job_pulumi_does_not_wait_for() -> None:
     assert "readinessProbe" not in pod["containers"][0], "it serves no health endpoint for long"
     # The preview's summary of the login describes the login Job, not the agent's, in either order.
     for registrations in (run.registrations, run.registrations[::-1]):
-        summary = Preview("platform", ProgramRun(registrations, [], {}), "1.33").runner_summary()
+        summary = Preview("platform", ProgramRun(registrations, [], {}), "1.33").login_job_summary()
         assert summary is not None and summary["serviceAccount"] == "networking"
 
 

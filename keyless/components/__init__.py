@@ -1,7 +1,7 @@
 """Reusable Pulumi components for keyless Kubernetes access to Pulumi Cloud and cloud accounts.
 
 Each component lives in its own module and pulls in only the provider SDK it needs;
-``from components import IrsaRole`` loads ``pulumi_aws.iam`` and nothing of Google Cloud or Azure.
+``from keyless.components import IrsaRole`` loads ``pulumi_aws.iam`` and nothing of Google Cloud or Azure.
 """
 
 from importlib import import_module

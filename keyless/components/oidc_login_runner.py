@@ -86,7 +86,7 @@ def _resolved(uid: pulumi.Input[int], build: Callable[[int], dict[str, Any]]) ->
     return build(uid) if isinstance(uid, int) else pulumi.Output.from_input(uid).apply(build)  # type: ignore[arg-type]
 
 
-def runner_pod_spec(
+def login_pod_spec(
     *,
     image: pulumi.Input[str],
     service_account_name: pulumi.Input[str],
@@ -207,7 +207,7 @@ class OidcLoginRunner(pulumi.ComponentResource):
         )
         labels = pod_labels(name)
         extra = dict(checked["pod_labels"] or {})
-        pod = runner_pod_spec(
+        pod = login_pod_spec(
             image=checked["image"],
             service_account_name=checked["service_account_name"],
             script_config_map_name=metadata_field(script.metadata, "name"),

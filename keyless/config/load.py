@@ -20,6 +20,7 @@ from keyless.core import aws, azure, gcp, tenancy
 from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
 from keyless.core.spec import Field, Spec, camel, join
+from keyless.kinds import workloads
 
 __all__ = ["ConfigError", "load_stack_config", "parse"]
 
@@ -101,6 +102,11 @@ def parse(raw: RawConfig) -> StackConfig:
     problems += spec.check(config, PREFIX, camel)
     problems += _across_sections(config, values, raw.secret_keys)
     entries = _entries(config, _identity_cloud(config), problems)
+    if not any(w.runs_login_job for w in entries.get(workloads.KIND.key, ())):
+        warnings.append(
+            f"no {PREFIX}workloads entry has runsLoginJob: true, so no login Job proves the exchange on `pulumi up` "
+            "and the stack exports no loginJobName (set it on the workload whose token you want proved)"
+        )
     if problems:
         secrets = [str(values[key]) for key in raw.secret_keys if key in values]
         raise ConfigError([problem.masked(secrets) for problem in problems])
@@ -131,7 +137,8 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
                 f"{PREFIX}kubeconfig",
                 MISSING,
                 "is stored in plain text",
-                f"a secret: `pulumi config set --secret {PREFIX}kubeconfig < kubeconfig.yaml`",
+                f"a secret: with the Pulumi CLI, `pulumi config set --secret {PREFIX}kubeconfig < kubeconfig.yaml`; "
+                f"for an offline preview without it, any secure value (`{PREFIX}kubeconfig: {{secure: placeholder}}`)",
             )
         )
     if kubeconfig is not None and cloud != "existing":
@@ -327,8 +334,9 @@ def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str,
                 f"{PREFIX}kubeconfig",
                 MISSING,
                 "missing",
-                f"set it with `pulumi config set --secret {PREFIX}kubeconfig < kubeconfig.yaml`, or give "
-                f"{here}.lookup.clusterName to build one",
+                f"{here}.lookup.clusterName to build one; or a kubeconfig as a secret: with the Pulumi CLI, "
+                f"`pulumi config set --secret {PREFIX}kubeconfig < kubeconfig.yaml`; for an offline preview without "
+                f"it, any secure value in the stack file (`{PREFIX}kubeconfig: {{secure: placeholder}}`)",
             )
         )
     if identity_cloud == "gke" and not values.get("gcp:project"):

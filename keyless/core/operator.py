@@ -21,7 +21,7 @@ from typing import Any
 
 from keyless.core.login_job import LOGIN_JOB
 from keyless.core.problems import MISSING, Problem
-from keyless.core.pulumi_cloud import token_lifetime
+from keyless.core.pulumi_cloud import DEFAULT_MAX_EXPIRATION_SECONDS, token_lifetime
 from keyless.core.spec import Field, Keys, Spec, required
 from keyless.core.values import (
     boolean,
@@ -45,6 +45,7 @@ DEFAULT_WORKSPACE_IMAGE = "pulumi/pulumi:3.272.0-nonroot"
 DEFAULT_LIFETIME = "2h"
 DEFAULT_LONGEST_UPDATE = "45m"
 DEFAULT_REFRESH_PERCENT = 50
+MIN_REFRESH_PERCENT = 10
 DEFAULT_RESYNC_SECONDS = 300
 
 
@@ -88,9 +89,28 @@ def _lifetime_covers_the_longest_update(values: Mapping[str, Any], keys: Keys) -
             values.get("exchanged_token_lifetime"),
             f"leaves an update started just before a renewal {covered}s of token, less than "
             f"{keys.name('longest_update')} ({longest}s): a CLI keeps the token it started with",
-            f"a lifetime of at least {longest * 100 // (100 - percent)}s, or a lower {keys.name('refresh_percent')}",
+            _what_covers(longest, lifetime, percent, keys),
         )
     ]
+
+
+def _what_covers(longest: int, lifetime: int, percent: int, keys: Keys) -> str:
+    """The change that would cover the update, within what an issuer here grants (at most
+    :data:`DEFAULT_MAX_EXPIRATION_SECONDS`): a longer lifetime, else an earlier renewal."""
+    needed = -(-longest * 100 // (100 - percent))
+    if needed <= DEFAULT_MAX_EXPIRATION_SECONDS:
+        return f"a lifetime of at least {needed}s, or a lower {keys.name('refresh_percent')}"
+    for seconds in (lifetime, DEFAULT_MAX_EXPIRATION_SECONDS):
+        earliest = 100 - -(-longest * 100 // seconds)
+        if earliest >= MIN_REFRESH_PERCENT:
+            return (
+                f"{keys.name('refresh_percent')} at most {earliest} with a lifetime of {seconds}s (a lifetime "
+                f"of {needed}s is more than an issuer grants, {DEFAULT_MAX_EXPIRATION_SECONDS}s)"
+            )
+    return (
+        f"a {keys.name('longest_update')} of at most {DEFAULT_MAX_EXPIRATION_SECONDS * (100 - MIN_REFRESH_PERCENT) // 100}"
+        "s: no token an issuer grants outlives a longer update (split the update)"
+    )
 
 
 _LOGIN = LOGIN_JOB.only("organization", "token_type", "team_name", "user_login")
@@ -116,7 +136,7 @@ OPERATOR_STACK = Spec(
         "workspace_image": Field(pinned_image, DEFAULT_WORKSPACE_IMAGE),
         "exchanged_token_lifetime": Field(token_lifetime, DEFAULT_LIFETIME),
         "longest_update": Field(duration, DEFAULT_LONGEST_UPDATE),
-        "refresh_percent": Field(int_range(10, 90), DEFAULT_REFRESH_PERCENT, "int"),
+        "refresh_percent": Field(int_range(MIN_REFRESH_PERCENT, 90), DEFAULT_REFRESH_PERCENT, "int"),
         "pod_labels": Field(kind="map"),
     },
     (*_LOGIN.rules, _one_source, _lifetime_covers_the_longest_update),

@@ -320,7 +320,7 @@ class Preview:
             for registration in sorted(self.run.of_type("pulumiservice:index:OidcIssuer"), key=lambda r: r.name)
         ]
 
-    def runner_summary(self) -> dict[str, Any] | None:
+    def login_job_summary(self) -> dict[str, Any] | None:
         jobs = [
             j for j in self.run.of_type("kubernetes:batch/v1:Job") if j.parent.endswith("OidcLoginRunner::" + j.name)
         ]
@@ -385,9 +385,9 @@ class Preview:
             "access-map.md",
             markdown_placeholders(placeholder_text(access_map.render(self.run, subject), self.auto_names)),
         )
-        summary = self.runner_summary()
+        summary = self.login_job_summary()
         if summary is not None:
-            put("runner.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+            put("login-job.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
         put(
             "metadata.json",
             json.dumps({"stack": self.stack, "kubernetesVersion": self.kubernetes_version}, indent=2, sort_keys=True)
