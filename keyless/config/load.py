@@ -190,11 +190,14 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
 
 
 def _identity_cloud(config: Mapping[str, Any]) -> str | None:
-    """Whose cloud identities the stack's accounts get: its cloud's, or an existing cluster's choice."""
+    """Whose cloud identities the stack's accounts get: its cloud's, or an existing cluster's choice
+    (None while the value is not one: its own key reports it)."""
     if config.get("cloud") != "existing":
-        return config.get("cloud")
-    existing = config.get("existing")
-    return existing.get("identity_cloud") if isinstance(existing, Mapping) else None
+        cloud = config.get("cloud")
+    else:
+        existing = config.get("existing")
+        cloud = existing.get("identity_cloud") if isinstance(existing, Mapping) else None
+    return cloud if isinstance(cloud, str) and cloud in [*sections.Cloud, *sections.IdentityCloud] else None
 
 
 def _broken(key: str, problems: Sequence[Problem]) -> bool:
@@ -270,7 +273,7 @@ def _across(accounts: Sequence[kinds.Account]) -> list[Problem]:
 def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str, Any]) -> list[Problem]:
     here = f"{PREFIX}existing"
     problems = []
-    identity_cloud = existing.get("identity_cloud")
+    identity_cloud = _identity_cloud({"cloud": "existing", "existing": existing})
     lookup: Mapping[str, Any] = existing["lookup"] if isinstance(existing.get("lookup"), Mapping) else {}
     has_lookup = bool(lookup) and lookup.get("cluster_name") is not None
     if has_lookup and existing.get("issuer_url") is not None:

@@ -33,6 +33,7 @@ from keyless.core.values import (
     pattern,
     pinned_image,
     text,
+    text_map,
 )
 
 API_VERSION = "pulumi.com/v1"
@@ -128,7 +129,7 @@ OPERATOR_STACK = Spec(
         "commit": Field(text),
         "repo_dir": Field(text),
         "program_ref": Field(dns1123_label),
-        "config": Field(kind="map"),
+        "config": Field(text_map, kind="map"),
         "environment": Field(list_of(text), (), "list"),
         "resync_frequency_seconds": Field(int_range(60, 86_400), DEFAULT_RESYNC_SECONDS, "int"),
         "refresh": Field(boolean, True, "bool"),

@@ -6,7 +6,7 @@ Each rule is ``rule(key, value) -> list[Problem]``: empty when the value is acce
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -26,6 +26,21 @@ def text(key: str, value: Any) -> list[Problem]:
     if not value.strip():
         return [Problem(key, value, "is empty", "a non-empty string")]
     return []
+
+
+def text_map(key: str, value: Any) -> list[Problem]:
+    """A map of text keys to text values (in YAML, quote values such as "1.33")."""
+    if not isinstance(value, Mapping):
+        return [Problem(key, value, "is not accepted", "a map of names to text values")]
+    problems = []
+    for name, item in value.items():
+        if not isinstance(name, str) or not name.strip():
+            problems.append(Problem(key, name, "is not a key name", "non-empty text"))
+        elif not isinstance(item, str):
+            problems.append(
+                Problem(f"{key}.{name}", item, "is not text", 'a string (in YAML, quote values such as "1.33")')
+            )
+    return problems
 
 
 def identifier(key: str, value: Any) -> list[Problem]:
