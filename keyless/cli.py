@@ -6,10 +6,10 @@ import argparse
 from collections.abc import Sequence
 from types import ModuleType
 
-from keyless.commands import check, doctor, policy, preview
+from keyless.commands import audit, check, doctor, policy, preview
 from keyless.commands.flags import EXIT_CODES
 
-COMMANDS: tuple[ModuleType, ...] = (preview, check, doctor, policy)
+COMMANDS: tuple[ModuleType, ...] = (preview, check, doctor, audit, policy)
 
 DESCRIPTION = """\
 Keyless access from Kubernetes workloads to Pulumi Cloud and their cloud account: preview a
@@ -19,6 +19,7 @@ examples:
   keyless preview --stack dev
   keyless check --root ../another-program
   keyless doctor --stack dev --from-cluster --workload pulumi-runner/runner
+  keyless audit --live --stack dev
   keyless policy build build/policy-pack"""
 
 

@@ -9,7 +9,8 @@ EXIT_OK, EXIT_FOUND, EXIT_CANNOT_RUN, EXIT_LIKELY = 0, 1, 2, 3
 EXIT_CODES = """\
 exit status:
   0  done: no mandatory violation; the token would be admitted
-  1  a mandatory policy violation; the token would be refused (a documented reason)
+  1  a mandatory policy violation; the token would be refused (a documented reason); keyless audit:
+     Pulumi Cloud holds something other than the stack declares
   2  could not run: bad arguments, an unreadable stack, file or token, a program that fails
   3  keyless doctor: likely refused, on reasons Pulumi Cloud does not document"""
 

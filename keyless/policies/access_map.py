@@ -28,7 +28,8 @@ class Row:
     flags: list[str] = field(default_factory=list)
 
 
-def _token(policy: Mapping[str, Any]) -> tuple[str, list[str]]:
+def token_of(policy: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """What an issuer policy grants, as a reader says it, and what about it is broad."""
     kind = str(policy.get("tokenType"))
     flags = []
     if kind == "team":
@@ -68,7 +69,7 @@ def rows(run: ProgramRun) -> tuple[list[Row], list[str]]:
                     f"{issuer.name} policies[{index}] ({policy.get('tokenType')}) matches no declared workload"
                 )
                 continue
-            text, flags = _token(policy)
+            text, flags = token_of(policy)
             table[account].token = text
             table[account].flags += flags
     for mode in identity.modes():  # each mode reads its own identities and grants
@@ -91,7 +92,7 @@ def tokens(run: ProgramRun) -> dict[tuple[str, str], str]:
         for policy in issuer.plain_inputs.get("policies") or []:
             account = pinned_account(policy.get("rules") or {})
             if account is not None:
-                found[account] = _token(policy)[0]
+                found[account] = token_of(policy)[0]
     return found
 
 
