@@ -195,3 +195,17 @@ def test_no_module_outside_the_registry_names_a_kind() -> None:
                 ]
                 naming += [f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}" for _ in found]
     assert naming == []
+
+
+def test_each_kind_is_its_module_its_tests_and_its_docs() -> None:
+    """What a new kind brings: the module that registers it, tests that name its section, and a page
+    that explains it (beside the generated configuration reference)."""
+    import inspect
+
+    pages = {p: p.read_text() for p in (ROOT / "docs").glob("*.md") if p.name != "configuration.md"}
+    tests = [p.read_text() for p in (ROOT / "tests").glob("test_*.py") if p.name != "test_kind_registry.py"]
+    for kind in kinds.kinds():
+        module = Path(inspect.getfile(kind.read))
+        assert module.parent == ROOT / "keyless" / "kinds", f"{kind.key} is declared outside keyless/kinds"
+        assert any(f"keyless:{kind.key}" in text for text in tests), f"no test names keyless:{kind.key}"
+        assert any(f"keyless:{kind.key}" in text for text in pages.values()), f"no page explains keyless:{kind.key}"
