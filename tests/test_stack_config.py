@@ -183,7 +183,7 @@ def test_existing_cluster_kubeconfig_must_be_a_secret() -> None:
         load_stack_config(values)
     assert "keyless:kubeconfig: is stored in plain text; expected a secret" in str(error.value)
     assert "apiVersion" not in str(error.value)
-    assert load_stack_config(values, secret_keys=["keyless:kubeconfig"]).existing is not None
+    assert load_stack_config(values, secret_keys=["keyless:kubeconfig"]).cloud == "existing"
 
 
 def test_a_secret_value_is_never_echoed_in_an_error(dev_config: dict[str, str]) -> None:

@@ -5,13 +5,11 @@ imports no provider SDK: the doctor and the policy check read stacks through it 
 """
 
 from keyless.config.load import ConfigError, load_stack_config, parse
-from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig
+from keyless.config.model import IssuerConfig, StackConfig
 from keyless.config.read import RawConfig, from_runtime, from_stack_file, project_name, stack_names
 
 __all__ = [
     "ConfigError",
-    "EksConfig",
-    "ExistingConfig",
     "IssuerConfig",
     "RawConfig",
     "StackConfig",

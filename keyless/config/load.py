@@ -9,14 +9,15 @@ token lifetime fits the issuer's maximum.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-from keyless import identity, kinds
+from keyless import clouds, identity, kinds
+from keyless.clouds import existing
 from keyless.config import sections
-from keyless.config.model import EksConfig, ExistingConfig, IssuerConfig, StackConfig
+from keyless.config.model import IssuerConfig, StackConfig
 from keyless.config.read import RawConfig, parse_structured
 from keyless.config.sections import DEPRECATED, PREFIX
-from keyless.core import aws, azure, gcp, tenancy
+from keyless.core import tenancy
 from keyless.core.login_job import lifetime_within_issuer_maximum
 from keyless.core.problems import MISSING, InvalidArgumentError, Problem
 from keyless.core.spec import Field, Spec, camel, join
@@ -97,8 +98,6 @@ def parse(raw: RawConfig) -> StackConfig:
     given = {key[len(PREFIX) :]: value for key, value in values.items() if key.startswith(PREFIX)}
     spec = sections.stack()
     config = _snake(spec, given, PREFIX, problems, warnings, "")
-    if isinstance(config.get("gke"), dict) and config["gke"].get("project") is None and values.get("gcp:project"):
-        config["gke"]["project"] = values["gcp:project"]
     problems += spec.check(config, PREFIX, camel)
     problems += _across_sections(config, values, raw.secret_keys)
     entries = _entries(config, _identity_cloud(config), problems)
@@ -121,9 +120,11 @@ def load_stack_config(
 
 
 def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secret_keys: Sequence[str]) -> list[Problem]:
+    """Which cluster section the cloud needs (the cloud's own checks), the provider keys it reads, and
+    whether the login's token lifetime fits the issuer's maximum."""
     problems: list[Problem] = []
     cloud = config.get("cloud")
-    for name in sections.Cloud:
+    for name in sections.sources():
         if name != cloud and config.get(name) is not None:
             problems.append(
                 Problem(
@@ -131,54 +132,16 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
                 )
             )
     kubeconfig = config.get("kubeconfig")
-    if kubeconfig is not None and f"{PREFIX}kubeconfig" not in secret_keys:
-        problems.append(
-            Problem(
-                f"{PREFIX}kubeconfig",
-                MISSING,
-                "is stored in plain text",
-                f"a secret: with the Pulumi CLI, `pulumi config set --secret {PREFIX}kubeconfig < kubeconfig.yaml`; "
-                f"for an offline preview without it, any secure value (`{PREFIX}kubeconfig: {{secure: placeholder}}`)",
-            )
-        )
-    if kubeconfig is not None and cloud != "existing":
-        problems.append(
-            Problem(
-                f"{PREFIX}kubeconfig", MISSING, f"applies to cloud 'existing' only; this stack's cloud is {cloud!r}"
-            )
-        )
+    problems += existing.check_kubeconfig(kubeconfig, cloud, secret_keys)
+    managed = clouds.find(cloud)
+    if managed is not None:
+        problems += managed.check(config.get(managed.key), values)
+    elif cloud == existing.KEY:
+        problems += existing.check(config.get(existing.KEY), kubeconfig, values)
     identity_cloud = _identity_cloud(config)
-    if cloud == "gke":
-        gke = config.get("gke") or {}
-        if not isinstance(gke, Mapping) or gke.get("project") is None:
-            problems.append(Problem(f"{PREFIX}gke.project", MISSING, "missing; set it, or gcp:project"))
-        if not isinstance(config.get("gke"), Mapping):
-            problems.append(Problem(f"{PREFIX}gke", MISSING, "missing", "the GKE cluster's location and clusterName"))
-    elif cloud == "eks":
-        if not values.get("aws:region"):
-            problems.append(
-                Problem(
-                    "aws:region",
-                    MISSING,
-                    "missing; the EKS cluster's region is set with `pulumi config set aws:region …`",
-                )
-            )
-        if not isinstance(config.get("eks"), Mapping):
-            problems.append(
-                Problem(f"{PREFIX}eks", MISSING, "missing", "the EKS cluster's clusterName and kubernetesVersion")
-            )
-    elif cloud == "aks":
-        if not isinstance(config.get("aks"), Mapping):
-            problems.append(Problem(f"{PREFIX}aks", MISSING, "missing", "the AKS cluster's clusterName and location"))
-        elif config["aks"].get("location") is None and not values.get("azure-native:location"):
-            problems.append(Problem(f"{PREFIX}aks.location", MISSING, "missing; set it, or azure-native:location"))
-    elif cloud == "existing":
-        existing = config.get("existing")
-        if not isinstance(existing, Mapping):
-            problems.append(Problem(f"{PREFIX}existing", MISSING, "missing", "at least identityCloud"))
-        else:
-            problems += _existing(existing, kubeconfig, values)
-    problems += _provider_config(values, cloud, identity_cloud)
+    for each in clouds.clouds():
+        if values.get(each.provider_key) and each.key in (cloud, identity_cloud):
+            problems += each.provider_rule(each.provider_key, values[each.provider_key])
     login = config.get("login_job") if isinstance(config.get("login_job"), Mapping) else {}
     issuer = config.get("issuer") if isinstance(config.get("issuer"), Mapping) else {}
     lifetime = sections.LOGIN_JOB.resolved(login or {})["exchanged_token_lifetime"]
@@ -192,12 +155,10 @@ def _across_sections(config: Mapping[str, Any], values: Mapping[str, Any], secre
 def _identity_cloud(config: Mapping[str, Any]) -> str | None:
     """Whose cloud identities the stack's accounts get: its cloud's, or an existing cluster's choice
     (None while the value is not one: its own key reports it)."""
-    if config.get("cloud") != "existing":
-        cloud = config.get("cloud")
-    else:
-        existing = config.get("existing")
-        cloud = existing.get("identity_cloud") if isinstance(existing, Mapping) else None
-    return cloud if isinstance(cloud, str) and cloud in [*sections.Cloud, *sections.IdentityCloud] else None
+    if config.get("cloud") == existing.KEY:
+        return existing.identity_cloud_of(config.get(existing.KEY))
+    managed = clouds.find(config.get("cloud"))
+    return None if managed is None else managed.key
 
 
 def _broken(key: str, problems: Sequence[Problem]) -> bool:
@@ -250,7 +211,8 @@ def _entries(
     for use in dict.fromkeys(uses):
         if not use.allowed:
             problems += tenancy.not_reserved(f"{use.key}.namespace", use.name, reserved)
-    problems += _needs_a_lookup(config, accounts)
+    if config.get("cloud") == existing.KEY:
+        problems += existing.lookup_problems(config.get(existing.KEY), accounts)
     problems += _across(accounts)
     return reading.entries
 
@@ -270,128 +232,6 @@ def _across(accounts: Sequence[kinds.Account]) -> list[Problem]:
     return problems
 
 
-def _existing(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str, Any]) -> list[Problem]:
-    here = f"{PREFIX}existing"
-    problems = []
-    identity_cloud = _identity_cloud({"cloud": "existing", "existing": existing})
-    lookup: Mapping[str, Any] = existing["lookup"] if isinstance(existing.get("lookup"), Mapping) else {}
-    has_lookup = bool(lookup) and lookup.get("cluster_name") is not None
-    if has_lookup and existing.get("issuer_url") is not None:
-        problems.append(
-            Problem(
-                f"{here}.issuerUrl",
-                MISSING,
-                f"and {here}.lookup.clusterName are both set",
-                "one of them: the lookup derives the issuer, and which one would win is not defined",
-            )
-        )
-    name_rules = {"gke": gcp.cluster_name, "eks": aws.cluster_name, "aks": azure.cluster_name}
-    if has_lookup and identity_cloud in name_rules:
-        problems += name_rules[identity_cloud](f"{here}.lookup.clusterName", lookup["cluster_name"])
-    if has_lookup and identity_cloud == "none":
-        problems.append(
-            Problem(
-                f"{here}.lookup",
-                MISSING,
-                "a lookup needs identityCloud gke, eks or aks, to know where to look; got 'none'",
-            )
-        )
-    if has_lookup and identity_cloud == "aks" and lookup.get("resource_group_name") is None:
-        problems.append(
-            Problem(f"{here}.lookup.resourceGroupName", MISSING, "missing; an AKS lookup needs the cluster's group")
-        )
-    if identity_cloud != "aks" and lookup.get("resource_group_name") is not None:
-        problems.append(Problem(f"{here}.lookup.resourceGroupName", MISSING, "applies to identityCloud 'aks' only"))
-    if identity_cloud != "aks" and existing.get("identity_resource_group") is not None:
-        problems.append(Problem(f"{here}.identityResourceGroup", MISSING, "applies to identityCloud 'aks' only"))
-    if identity_cloud == "aks" and not has_lookup:
-        if existing.get("identity_resource_group") is None:
-            problems.append(
-                Problem(
-                    f"{here}.identityResourceGroup",
-                    MISSING,
-                    "missing; without a lookup, the resource group for the workloads' identities",
-                    f"a resource group, or {here}.lookup.clusterName and resourceGroupName",
-                )
-            )
-        if not values.get("azure-native:location"):
-            problems.append(
-                Problem("azure-native:location", MISSING, "missing; the region of the workloads' identities")
-            )
-    if has_lookup and identity_cloud == "gke" and lookup.get("location") is None:
-        problems.append(
-            Problem(f"{here}.lookup.location", MISSING, "missing; a GKE lookup needs the cluster's region or zone")
-        )
-    if not has_lookup and existing.get("issuer_url") is None:
-        problems.append(
-            Problem(
-                f"{here}.issuerUrl",
-                MISSING,
-                "missing",
-                f"the cluster's OIDC issuer URL, or {here}.lookup.clusterName to look it up",
-            )
-        )
-    if not has_lookup and kubeconfig is None:
-        problems.append(
-            Problem(
-                f"{PREFIX}kubeconfig",
-                MISSING,
-                "missing",
-                f"{here}.lookup.clusterName to build one; or a kubeconfig as a secret: with the Pulumi CLI, "
-                f"`pulumi config set --secret {PREFIX}kubeconfig < kubeconfig.yaml`; for an offline preview without "
-                f"it, any secure value in the stack file (`{PREFIX}kubeconfig: {{secure: placeholder}}`)",
-            )
-        )
-    if identity_cloud == "gke" and not values.get("gcp:project"):
-        problems.append(
-            Problem("gcp:project", MISSING, "missing; Workload Identity on an existing GKE cluster needs the project")
-        )
-    if identity_cloud == "eks" and has_lookup and not values.get("aws:region"):
-        problems.append(Problem("aws:region", MISSING, "missing; an EKS lookup needs the cluster's region"))
-    if identity_cloud != "eks" and existing.get("oidc_provider_arn") is not None:
-        problems.append(Problem(f"{here}.oidcProviderArn", MISSING, "applies to identityCloud 'eks' only"))
-    return problems
-
-
-def _provider_config(values: Mapping[str, Any], cloud: Any, identity_cloud: Any) -> list[Problem]:
-    """The cloud providers' own keys this stack reads, checked like its own."""
-    problems = []
-    if values.get("gcp:project") and "gke" in (cloud, identity_cloud):
-        problems += gcp.project_id("gcp:project", values["gcp:project"])
-    if values.get("aws:region") and "eks" in (cloud, identity_cloud):
-        problems += aws.region("aws:region", values["aws:region"])
-    if values.get("azure-native:location") and "aks" in (cloud, identity_cloud):
-        problems += azure.location("azure-native:location", values["azure-native:location"])
-    return problems
-
-
-def _needs_a_lookup(config: Mapping[str, Any], accounts: Sequence[kinds.Account]) -> list[Problem]:
-    """On a cluster someone else runs, a mode that needs the cluster's name or ARN needs a lookup."""
-    existing = config.get("existing")
-    if config.get("cloud") != "existing" or not isinstance(existing, Mapping):
-        return []
-    lookup = existing.get("lookup") if isinstance(existing.get("lookup"), Mapping) else {}
-    if lookup and lookup.get("cluster_name") is not None:
-        return []
-    problems = []
-    for account in accounts:
-        mode = None if account.identity_mode is None else identity.get(account.identity_mode)
-        if mode is not None and mode.needs & identity.LOOKUP_FACTS:
-            needed = " and ".join(identity.FACTS[fact] for fact in sorted(mode.needs & identity.LOOKUP_FACTS))
-            others = [
-                m.name for m in identity.offered(existing.get("identity_cloud")) if not m.needs & identity.LOOKUP_FACTS
-            ]
-            problems.append(
-                Problem(
-                    f"{account.key}.identityMode",
-                    mode.name,
-                    f"needs {needed}, which only a lookup gives",
-                    f"{PREFIX}existing.lookup.clusterName" + "".join(f", or identityMode {name}" for name in others),
-                )
-            )
-    return problems
-
-
 def _model(
     config: Mapping[str, Any],
     values: Mapping[str, Any],
@@ -401,32 +241,14 @@ def _model(
 ) -> StackConfig:
     cloud = config["cloud"]
     issuer = sections.ISSUER.resolved(config.get("issuer") or {})
-    gke = eks = aks = existing = None
-    if cloud == "aks":
-        aks_values = sections.AKS.resolved(config["aks"])
-        aks_values["location"] = aks_values.get("location") or values["azure-native:location"]
-        aks = {key: value for key, value in aks_values.items() if value is not None}
-    elif cloud == "gke":
-        gke = sections.GKE.resolved(config["gke"])
-    elif cloud == "eks":
-        eks_values = sections.EKS.resolved(config["eks"])
-        cluster_args = {
-            key: eks_values[key] for key in eks_values if key not in ("oidc_provider_arn", "oidc_thumbprints")
-        }
-        cluster_args["region"] = values["aws:region"]
+    managed = clouds.find(cloud)
+    if managed is not None:
         accounts = [a for kind in kinds.kinds() for e in entries[kind.key] for a in kind.accounts(e)]
-        for name in dict.fromkeys(a.identity_mode for a in accounts if a.identity_mode is not None):
-            cluster_args.update(identity.get(name).cluster_args.get("eks", {}))
-        if cluster_args.get("subnet_ids") is None:
-            cluster_args.pop("subnet_ids", None)
-        thumbprints = eks_values.get("oidc_thumbprints")
-        eks = EksConfig(
-            cast(Any, cluster_args),
-            eks_values.get("oidc_provider_arn"),
-            None if thumbprints is None else tuple(thumbprints),
-        )
+        modes = [a.identity_mode for a in accounts if a.identity_mode is not None]
+        cluster = managed.read(managed.spec.resolved(config[cloud]), values, modes)
     else:
-        existing = _existing_model(sections.EXISTING.resolved(config["existing"]), config.get("kubeconfig"), values)
+        section = existing.spec().resolved(config[existing.KEY])
+        cluster = existing.read(section, config.get("kubeconfig"), values)
     return StackConfig(
         cloud=cloud,
         organization=str(config["organization"]),
@@ -437,40 +259,8 @@ def _model(
             max_expiration_seconds=issuer["max_expiration_seconds"],
             pin_audience=issuer["pin_audience"],
         ),
+        cluster=cluster,
         pod_security_level=str(config["pod_security_level"]),
         create_namespaces=bool(config["create_namespaces"]),
-        gke=cast(Any, gke),
-        eks=eks,
-        aks=cast(Any, aks),
-        existing=existing,
         warnings=warnings,
-    )
-
-
-def _existing_model(existing: Mapping[str, Any], kubeconfig: Any, values: Mapping[str, Any]) -> ExistingConfig:
-    identity_cloud = existing["identity_cloud"]
-    lookup = existing.get("lookup") or {}
-    args: dict[str, Any] = {}
-    for name in ("issuer_url", "context"):
-        if existing.get(name) is not None:
-            args[name] = existing[name]
-    if kubeconfig is not None:
-        args["kubeconfig"] = kubeconfig
-    if lookup.get("cluster_name") is not None and identity_cloud == "gke":
-        args["gke"] = {
-            "project": values.get("gcp:project") or "",
-            "location": lookup.get("location") or "",
-            "cluster_name": lookup["cluster_name"],
-        }
-    elif lookup.get("cluster_name") is not None and identity_cloud == "eks":
-        args["eks"] = {"cluster_name": lookup["cluster_name"], "region": values.get("aws:region") or ""}
-    elif lookup.get("cluster_name") is not None and identity_cloud == "aks":
-        args["aks"] = {"cluster_name": lookup["cluster_name"], "resource_group_name": lookup["resource_group_name"]}
-    return ExistingConfig(
-        identity_cloud=cast(Any, identity_cloud),
-        cluster_args=cast(Any, args),
-        gcp_project=values.get("gcp:project"),
-        oidc_provider_arn=existing.get("oidc_provider_arn"),
-        azure_resource_group=lookup.get("resource_group_name") or existing.get("identity_resource_group"),
-        azure_location=values.get("azure-native:location"),
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from keyless import identity, kinds
+from keyless import clouds, identity, kinds
+from keyless.clouds import existing
 from keyless.core import tenancy
 from keyless.core.esc import environment_ref
 from keyless.core.login_request import LoginRequest
@@ -18,17 +19,19 @@ from keyless.kinds import workloads
 from keyless.kinds.workloads import Workload
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
-    from keyless.components.aks_cluster import AksClusterArgs
-    from keyless.components.eks_cluster import EksClusterArgs
-    from keyless.components.eks_oidc_provider import EksOidcProviderArgs
-    from keyless.components.existing_cluster import ExistingClusterArgs
-    from keyless.components.gke_cluster import GkeClusterArgs
     from keyless.components.oidc_login_runner import OidcLoginRunnerArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
     from keyless.components.restricted_namespace import RestrictedNamespaceArgs
 
-Cloud = Literal["gke", "eks", "aks", "existing"]
-IdentityCloud = Literal["gke", "eks", "aks", "none"]
+
+class Source(Protocol):
+    """What a cluster's source does with its model: a cloud's module, or an existing cluster's."""
+
+    def create(self, model: Any, needs: frozenset[str], /) -> clouds.Cluster: ...
+
+    def issuer(self, model: Any, /) -> clouds.IssuerReference: ...
+
+
 E = TypeVar("E", bound=kinds.Entry)
 
 
@@ -40,63 +43,40 @@ class IssuerConfig:
 
 
 @dataclass(frozen=True)
-class ExistingConfig:
-    """A cluster someone else runs; ``cluster_args`` are the ``ExistingCluster`` args."""
-
-    identity_cloud: IdentityCloud
-    cluster_args: ExistingClusterArgs = field(repr=False)
-    gcp_project: str | None = None
-    oidc_provider_arn: str | None = None
-    azure_resource_group: str | None = None
-    """AKS: where the workloads' identities are created (the looked-up cluster's group, or the one given)."""
-    azure_location: str | None = None
-    """AKS: their region when no lookup gives the cluster's (azure-native:location)."""
-
-
-@dataclass(frozen=True)
-class EksConfig:
-    cluster_args: EksClusterArgs
-    """``EksCluster`` args."""
-    oidc_provider_arn: str | None = None
-    oidc_thumbprints: tuple[str, ...] | None = None
-
-    def oidc_provider_args(self, issuer_url: Any) -> EksOidcProviderArgs:
-        """``EksOidcProvider`` args."""
-        args: EksOidcProviderArgs = {"issuer_url": issuer_url}
-        if self.oidc_thumbprints is not None:
-            args["thumbprints"] = list(self.oidc_thumbprints)
-        return args
-
-
-@dataclass(frozen=True)
 class StackConfig:
-    cloud: Cloud
+    cloud: str
     organization: str
     login_job: dict[str, Any]
     """``OidcLoginRunner`` args other than the workload's (namespace, account, token type)."""
     issuer: IssuerConfig
     entries: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     """Each kind's entries (:mod:`keyless.kinds`), by its key."""
+    cluster: Any = None
+    """The cluster's model, as its source reads it (:attr:`keyless.clouds.Cloud.read`,
+    :func:`keyless.clouds.existing.read`)."""
     pod_security_level: str = "restricted"
     create_namespaces: bool = True
-    gke: GkeClusterArgs | None = None
-    """``GkeCluster`` args."""
-    eks: EksConfig | None = None
-    aks: AksClusterArgs | None = None
-    """``AksCluster`` args."""
-    existing: ExistingConfig | None = None
     warnings: tuple[str, ...] = ()
     """Deprecated keys in use, each naming its replacement."""
 
     @property
-    def identity_cloud(self) -> IdentityCloud:
-        return self.existing.identity_cloud if self.existing is not None else self.cloud  # type: ignore[return-value]
+    def source(self) -> Source:
+        """Where the cluster comes from: a cloud's module, or an existing cluster's."""
+        return existing if self.cloud == existing.KEY else clouds.get(self.cloud)
 
     @property
-    def gcp_project(self) -> str | None:
-        if self.gke is not None:
-            return str(self.gke["project"])
-        return self.existing.gcp_project if self.existing is not None else None
+    def identity_cloud(self) -> str:
+        return str(self.cluster.identity_cloud) if self.cloud == existing.KEY else self.cloud
+
+    def create_cluster(self) -> clouds.Cluster:
+        """The cluster (created here, or found), with what its accounts' identity modes need of it."""
+        cluster = self.source.create(self.cluster, self.needs())
+        cluster.facts["issuer_url"] = cluster.issuer_url
+        return cluster
+
+    def issuer_reference(self) -> clouds.IssuerReference:
+        """The issuer the stack registers, as far as its config determines it."""
+        return self.source.issuer(self.cluster)
 
     def of(self, kind: kinds.Kind[E]) -> tuple[E, ...]:
         """The entries of ``kind``."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from keyless import kinds
+from keyless import clouds, kinds
 from keyless.config import sections
 from keyless.core.problems import MISSING
 from keyless.core.spec import Field, Spec, camel, join
@@ -24,14 +24,11 @@ END = "<!-- configuration-reference:end -->"
 # Which schema object documents the fields a section shares with a component.
 _DOCUMENTED_BY = {
     "": "PulumiCloudTrust",
-    "gke": "GkeCluster",
-    "eks": "EksCluster",
-    "aks": "AksCluster",
     "loginJob": "OidcLoginRunner",
     "issuer": "PulumiCloudTrust",
 }
 """Which component (or type) of the package schema documents the fields a section shares with it;
-each kind's section names its own."""
+each cloud's and each kind's section names its own."""
 _PROBE: dict[str, Any] = {"text": "\x00", "int": "\x00", "bool": "\x00", "list": ["\x00"], "map": "\x00"}
 
 
@@ -59,7 +56,11 @@ def default(each: Field) -> str:
 def _description(schema: Mapping[str, Any], section: str, name: str, each: Field) -> str:
     if each.doc:
         return each.doc
-    documented = {**_DOCUMENTED_BY, **{f"{kind.key}[]": kind.component for kind in kinds.kinds() if kind.component}}
+    documented = {
+        **_DOCUMENTED_BY,
+        **{cloud.key: cloud.component for cloud in clouds.clouds()},
+        **{f"{kind.key}[]": kind.component for kind in kinds.kinds() if kind.component},
+    }
     where = documented.get(section)
     if where is None:
         return ""

@@ -9,121 +9,22 @@ component's args and appear in the generated reference (``docs/configuration.md`
 from __future__ import annotations
 
 from dataclasses import replace
-from enum import StrEnum
 from functools import lru_cache
 
-from keyless import kinds
-from keyless.core import aws, azure, gcp, kubernetes, login_job, pulumi_cloud
+from keyless import clouds, kinds
+from keyless.clouds import existing
+from keyless.core import kubernetes, login_job, pulumi_cloud
 from keyless.core.spec import Field, Spec, required
-from keyless.core.values import boolean, choice, list_of, text
+from keyless.core.values import boolean, choice, text
 
 NAMESPACE = "keyless"
 PREFIX = f"{NAMESPACE}:"
 
 
-class Cloud(StrEnum):
-    """Where the cluster comes from."""
+def sources() -> list[str]:
+    """Where a stack's cluster comes from: a cloud of the registry, or someone else."""
+    return [*(cloud.key for cloud in clouds.clouds()), existing.KEY]
 
-    GKE = "gke"
-    EKS = "eks"
-    AKS = "aks"
-    EXISTING = "existing"
-
-
-class IdentityCloud(StrEnum):
-    """Whose cloud identities an existing cluster's workloads get."""
-
-    GKE = "gke"
-    EKS = "eks"
-    AKS = "aks"
-    NONE = "none"
-
-
-GKE = replace(
-    gcp.GKE_CLUSTER.only(
-        "project",
-        "location",
-        "cluster_name",
-        "node_count",
-        "machine_type",
-        "release_channel",
-        "deletion_protection",
-        "enforce_network_policy",
-    ),
-    name="gke",
-)
-GKE = replace(
-    GKE, fields={**GKE.fields, "project": Field(gcp.project_id, doc="Google Cloud project (default: gcp:project).")}
-)
-
-EKS = aws.EKS_CLUSTER.only(
-    "cluster_name",
-    "kubernetes_version",
-    "subnet_ids",
-    "instance_types",
-    "desired_size",
-    "min_size",
-    "max_size",
-    "deletion_protection",
-    "enforce_network_policy",
-).extend(
-    "eks",
-    {
-        "oidc_provider_arn": Field(
-            aws.oidc_provider_arn, doc="Reuse the cluster's IAM OIDC provider instead of creating one."
-        ),
-        "oidc_thumbprints": Field(
-            list_of(aws.thumbprint),
-            kind="list",
-            doc="Pin the issuer CA's thumbprints (AWS verifies EKS issuers without).",
-        ),
-    },
-)
-
-AKS = azure.AKS_CLUSTER.only(
-    "cluster_name",
-    "resource_group_name",
-    "kubernetes_version",
-    "node_count",
-    "vm_size",
-    "disable_local_accounts",
-    "admin_group_object_ids",
-    "enforce_network_policy",
-    "deletion_protection",
-).extend(
-    "aks", {"location": Field(azure.location, doc="Azure region of the cluster (default: azure-native:location).")}
-)
-
-LOOKUP = Spec(
-    "lookup",
-    {
-        "cluster_name": Field(text, doc="Name of the cluster to look up (derives the issuer and a kubeconfig)."),
-        "location": Field(gcp.location, doc="GKE: the cluster's region or zone."),
-        "resource_group_name": Field(azure.resource_group_name, doc="AKS: the cluster's resource group."),
-    },
-)
-EXISTING = Spec(
-    "existing",
-    {
-        "identity_cloud": required(
-            choice(IdentityCloud),
-            doc="Cloud identities for the workloads: gke, eks, aks or none (Pulumi Cloud only).",
-        ),
-        "issuer_url": Field(
-            pulumi_cloud.cluster_issuer_url, doc="The cluster's OIDC issuer, exactly as its tokens' iss."
-        ),
-        "context": Field(text, doc="Kubeconfig context to use (default: its current context)."),
-        "lookup": Field(kind="object", spec=LOOKUP, doc="Look the cluster up on GKE, EKS or AKS."),
-        "identity_resource_group": Field(
-            azure.resource_group_name,
-            doc="AKS without a lookup: the resource group the workloads' identities are created in "
-            "(region: azure-native:location).",
-        ),
-        "oidc_provider_arn": Field(
-            aws.oidc_provider_arn, doc="EKS: the cluster's IAM OIDC provider; omit to create one."
-        ),
-    },
-)
 
 LOGIN_JOB = replace(
     login_job.LOGIN_JOB.only(
@@ -155,7 +56,9 @@ def _stack(registry: tuple[str, ...]) -> Spec:
     return Spec(
         NAMESPACE,
         {
-            "cloud": required(choice(Cloud), doc="Where the cluster comes from: gke, eks, aks or existing."),
+            "cloud": required(
+                choice(sources()), doc=f"Where the cluster comes from: {', '.join(sources()[:-1])} or {existing.KEY}."
+            ),
             "organization": _TRUST["organization"],
             "pod_security_level": replace(
                 kubernetes.RESTRICTED_NAMESPACE.fields["pod_security_level"],
@@ -167,10 +70,10 @@ def _stack(registry: tuple[str, ...]) -> Spec:
                 "bool",
                 doc="Create the workloads' namespaces; false on a cluster whose namespaces others own.",
             ),
-            "gke": Field(kind="object", spec=GKE, doc="cloud gke: the GKE cluster to create."),
-            "eks": Field(kind="object", spec=EKS, doc="cloud eks: the EKS cluster to create (region: aws:region)."),
-            "aks": Field(kind="object", spec=AKS, doc="cloud aks: the AKS cluster to create."),
-            "existing": Field(kind="object", spec=EXISTING, doc="cloud existing: the cluster someone else runs."),
+            **{cloud.key: Field(kind="object", spec=cloud.spec, doc=cloud.summary) for cloud in clouds.clouds()},
+            existing.KEY: Field(
+                kind="object", spec=existing.spec(), doc="cloud existing: the cluster someone else runs."
+            ),
             "kubeconfig": Field(text, doc="cloud existing: a kubeconfig for the cluster, set as a secret."),
             "login_job": Field(kind="object", spec=LOGIN_JOB, doc="The Job that proves the login on every pulumi up."),
             "issuer": Field(kind="object", spec=ISSUER, doc="The issuer registered in Pulumi Cloud."),

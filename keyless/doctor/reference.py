@@ -6,36 +6,17 @@ arguments its config maps to, so the doctor reads exactly what ``pulumi up`` wou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keyless.clouds import IssuerReference
 from keyless.config import StackConfig, from_stack_file, parse
-from keyless.core import issuers
-from keyless.core.gcp import gke_issuer_url
 from keyless.core.pulumi_cloud import pulumi_audience
 from keyless.kinds.workloads import Workload
 
 DEFAULT_EXCHANGED_LIFETIME_SECONDS = 7200
 """What the CLI asks for without ``--oidc-expiration``: two hours."""
-
-
-@dataclass(frozen=True)
-class IssuerReference:
-    """The registered issuer: exact when the config determines it, else only its shape."""
-
-    url: str | None
-    """The exact URL, when known offline (GKE, an existing cluster's given issuer, --issuer-url)."""
-    eks_region: str | None = None
-    """EKS: the region; the issuer's id is known only once the cluster exists."""
-    cloud: str | None = None
-    """The managed cloud whose issuer this is, when only its shape is known (eks, aks)."""
-
-    def shape_matches(self, iss: str) -> bool:
-        if issuers.cloud_of(iss) != self.cloud or issuers.shape_reasons(iss):
-            return False
-        return self.cloud != "eks" or issuers.eks_region(iss) == self.eks_region
 
 
 @dataclass(frozen=True)
@@ -86,29 +67,6 @@ class StackReference:
         }
 
 
-def issuer_of(config: StackConfig, given: str | None) -> IssuerReference:
-    if given is not None:
-        return IssuerReference(given)
-    if config.gke is not None:
-        gke = config.gke
-        return IssuerReference(gke_issuer_url(str(gke["project"]), str(gke["location"]), str(gke["cluster_name"])))
-    if config.eks is not None:
-        return IssuerReference(None, str(config.eks.cluster_args.get("region")), "eks")
-    if config.aks is not None:
-        return IssuerReference(None, cloud="aks")  # AKS writes a new GUID into each cluster's issuer
-    existing = config.existing
-    assert existing is not None
-    args: Mapping[str, Any] = existing.cluster_args
-    if args.get("issuer_url"):
-        return IssuerReference(str(args["issuer_url"]))
-    if args.get("gke"):
-        lookup = args["gke"]
-        return IssuerReference(gke_issuer_url(lookup["project"], lookup["location"], lookup["cluster_name"]))
-    if args.get("aks"):
-        return IssuerReference(None, cloud="aks")
-    return IssuerReference(None, str(args.get("eks", {}).get("region") or "") or None, "eks")
-
-
 def registered_policies(config: StackConfig, issuer_url: str) -> tuple[list[dict[str, Any]], int]:
     """The policies and maximum lifetime ``PulumiCloudTrust`` registers for this config."""
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
@@ -122,7 +80,7 @@ def registered_policies(config: StackConfig, issuer_url: str) -> tuple[list[dict
 def load(stack: str, root: Path, issuer_url: str | None = None) -> StackReference:
     """The stack's reference; ``issuer_url`` (the issuer as deployed) replaces what the config implies."""
     config = parse(from_stack_file(stack, root))
-    declared = issuer_of(config, None)
+    declared = config.issuer_reference()
     # The policies do not depend on the issuer's URL: register them with the declared one.
     stand_in = declared.url or f"https://oidc.eks.{declared.eks_region or 'us-east-1'}.amazonaws.com/id/{'0' * 32}"
     policies, maximum = registered_policies(config, stand_in)

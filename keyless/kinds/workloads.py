@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from keyless import identity
+from keyless import clouds, identity
 from keyless.core import esc
 from keyless.core.naming import earlier_workload_names, workload_resource_name
 from keyless.core.problems import MISSING, Problem
@@ -22,7 +22,7 @@ WHOSE = "this workload's"
 
 def identity_mode_field(whose: str = "the workload") -> Field:
     """``identityMode``: the modes each identity cloud offers, its default first."""
-    offered = {cloud: [mode.name for mode in identity.offered(cloud)] for cloud in ("eks", "gke", "aks")}
+    offered = {cloud.key: [mode.name for mode in identity.offered(cloud.key)] for cloud in clouds.clouds()}
     described = "; ".join(f"{cloud.upper()}: {' or '.join(names)}" for cloud, names in offered.items() if names)
     return Field(
         choice(mode.name for mode in identity.modes()),
