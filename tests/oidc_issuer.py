@@ -21,11 +21,14 @@ Handler = Callable[[str, str, bytes], tuple[int, Any]]
 
 
 @contextmanager
-def serve(handler: Handler) -> Iterator[str]:
-    """An HTTP server on a free loopback port; yields its base URL. It stops with the block."""
+def serve(handler: Handler, seen: list[tuple[str, str, str | None]] | None = None) -> Iterator[str]:
+    """An HTTP server on a free loopback port; yields its base URL. It stops with the block. Each
+    request's method, path and Authorization header go to ``seen``, when given."""
 
     class _Handler(BaseHTTPRequestHandler):
         def _answer(self, method: str) -> None:
+            if seen is not None:
+                seen.append((method, self.path, self.headers.get("Authorization")))
             length = int(self.headers.get("Content-Length") or 0)
             status, document = handler(method, self.path, self.rfile.read(length) if length else b"")
             body = json.dumps(document).encode()

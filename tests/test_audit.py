@@ -6,11 +6,9 @@ registers, then drifts the ways a live organization does."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from keyless.cli import main
 from keyless.commands.flags import EXIT_CANNOT_RUN, EXIT_FOUND, EXIT_OK
 from keyless.doctor import reference
 from tests.conftest import ROOT
+from tests.oidc_issuer import serve
 
 ORG = "my-pulumi-org"
 TOKEN = "pul-0123456789abcdef0123456789abcdef01234567"
@@ -73,33 +72,12 @@ class Cloud:
 def cloud() -> Iterator[tuple[Cloud, str]]:
     state = Cloud()
 
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self, method: str) -> None:
-            state.requests.append((method, self.path, self.headers.get("Authorization")))
-            status, document = state.answer(method, self.path)
-            body = json.dumps(default_encoder.sanitize_for_serialization(document)).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        status, document = state.answer(method, path)
+        return status, default_encoder.sanitize_for_serialization(document)
 
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(answer, state.requests) as url:
+        yield state, url
 
 
 def _recently() -> str:

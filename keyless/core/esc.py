@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from keyless.core import tenancy
+from keyless.core.kubernetes import account_named_after
 from keyless.core.problems import MISSING, UNKNOWN, Problem
 from keyless.core.pulumi_cloud import TokenType, organization_name, pulumi_audience
 from keyless.core.spec import Field, Keys, Spec, required
@@ -91,23 +92,6 @@ def _one_secret_per_name(values: Mapping[str, Any], keys: Keys) -> list[Problem]
     ]
 
 
-def _account_fits(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
-    name = values.get("name")
-    if values.get("service_account") is not None or not isinstance(name, str):
-        return []
-    account = store_service_account(name)
-    if not dns1123_label("", account):
-        return []
-    return [
-        Problem(
-            keys.of("name"),
-            name,
-            f"leaves no valid name for its account {account!r} (a DNS-1123 label, at most 63 characters)",
-            f"a name of at most {63 - len(ACCOUNT_SUFFIX)} characters, or {keys.name('service_account')}",
-        )
-    ]
-
-
 def _readers(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     """Who may read a cluster-scoped store: named namespaces, the store's own among them when its
     ExternalSecrets live there, none reserved (unless the store allows reserved namespaces)."""
@@ -145,6 +129,9 @@ def _controller(values: Mapping[str, Any]) -> dict[str, str]:
     return {namespace: "External Secrets' controller"} if isinstance(namespace, str) else {}
 
 
+ACCOUNT_SUFFIX = "-esc"
+
+
 ESC_STORE = Spec(
     "KeylessEscStore",
     {
@@ -164,13 +151,15 @@ ESC_STORE = Spec(
         "external_secrets": Field(kind="objects", spec=EXTERNAL_SECRET, default=()),
         "allow_reserved_namespace": Field(boolean, False, "bool"),
     },
-    (_one_secret_per_name, _account_fits, _readers, tenancy.namespace_rule(_controller)),
+    (
+        _one_secret_per_name,
+        account_named_after(ACCOUNT_SUFFIX, "service_account", "its account"),
+        _readers,
+        tenancy.namespace_rule(_controller),
+    ),
 )
 """A store for one ESC environment, its service account, the RBAC its controller needs, and the
 ExternalSecrets that read it."""
-
-
-ACCOUNT_SUFFIX = "-esc"
 
 
 def store_service_account(store_name: str, given: str | None = None) -> str:

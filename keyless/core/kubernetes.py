@@ -75,6 +75,26 @@ WORKLOAD_SERVICE_ACCOUNT = Spec(
 )
 
 
+def account_named_after(suffix: str, given: str, what: str) -> Any:
+    """A cross rule: an object's ``name`` leaves room for the account ``<name><suffix>`` named after
+    it, unless the account is ``given`` by name."""
+
+    def rule(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
+        name = values.get("name")
+        if values.get(given) is not None or not isinstance(name, str) or not dns1123_label("", name + suffix):
+            return []
+        return [
+            Problem(
+                keys.of("name"),
+                name,
+                f"leaves no valid name for {what} {name + suffix!r} (a DNS-1123 label, at most 63 characters)",
+                f"a name of at most {63 - len(suffix)} characters, or {keys.name(given)}",
+            )
+        ]
+
+    return rule
+
+
 def identity_annotations(gcp_service_account_email: Any = None, aws_role_arn: Any = None) -> dict[str, Any]:
     """The annotation binding a service account to its cloud identity (none for Pulumi-only workloads)."""
     if gcp_service_account_email is not None:

@@ -23,7 +23,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from keyless.core import tenancy
-from keyless.core.kubernetes import credential_endpoint, projected_token_volume, restricted_security_context
+from keyless.core.kubernetes import (
+    account_named_after,
+    credential_endpoint,
+    projected_token_volume,
+    restricted_security_context,
+)
 from keyless.core.problems import MISSING, Problem
 from keyless.core.pulumi_cloud import TokenType, organization_name, token_lifetime
 from keyless.core.spec import Field, Keys, Spec, required
@@ -85,21 +90,7 @@ def _replicas_of_a_job(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
     return []
 
 
-def _worker_fits(values: Mapping[str, Any], keys: Keys) -> list[Problem]:
-    name = values.get("name")
-    if values.get("worker_service_account") is not None or not isinstance(name, str):
-        return []
-    worker = worker_service_account(name)
-    if not dns1123_label("", worker):
-        return []
-    return [
-        Problem(
-            keys.of("name"),
-            name,
-            f"leaves no valid name for its worker account {worker!r} (a DNS-1123 label, at most 63 characters)",
-            f"a name of at most {63 - len(WORKER_SUFFIX)} characters, or {keys.name('worker_service_account')}",
-        )
-    ]
+WORKER_SUFFIX = "-worker"
 
 
 WORKFLOW_RUNNER = Spec(
@@ -123,12 +114,14 @@ WORKFLOW_RUNNER = Spec(
         "workflow_egress_ports": Field(list_of(int_range(1, 65_535), allow_empty=False), (443,), "list"),
         "credential_endpoints": Field(list_of(credential_endpoint), (), "list"),
     },
-    (_one_pool, _replicas_of_a_job, _worker_fits, tenancy.namespace_rule(lambda values: {})),
+    (
+        _one_pool,
+        _replicas_of_a_job,
+        account_named_after(WORKER_SUFFIX, "worker_service_account", "its worker account"),
+        tenancy.namespace_rule(lambda values: {}),
+    ),
 )
 """A keyless workflow runner: its pool, how many agents, and the token each exchanges."""
-
-
-WORKER_SUFFIX = "-worker"
 
 
 def worker_service_account(name: str, given: str | None = None) -> str:
