@@ -1,6 +1,6 @@
 """Keyless access from Kubernetes workloads to Pulumi Cloud and to their cloud account.
 
-    config ─▶ cluster ─▶ namespaces ─▶ each kind's entries (keyless.kinds), in order:
+    config ─▶ cluster (keyless.clouds) ─▶ namespaces ─▶ each kind's entries (keyless.kinds), in order:
                     │       workloads        ServiceAccount + cloud identity
                     │       operatorStacks   a Stack whose workspace logs in as its workload
                     │       escStores        a store reading ESC as its own ServiceAccount
@@ -8,8 +8,8 @@
                     └──▶ Pulumi Cloud trust (issuer + every entry's policies) ─▶ login Job
 
 The stack config is validated as a whole before any resource is registered; every rule lives in
-``keyless.core``, each kind in ``keyless.kinds``, each identity mode in ``keyless.identity``, and
-each cloud's SDK is imported only by the stacks that use that cloud.
+``keyless.core``, each cloud in ``keyless.clouds``, each kind in ``keyless.kinds``, each identity
+mode in ``keyless.identity``, and each cloud's SDK is imported only by the stacks that use that cloud.
 """
 
 from __future__ import annotations
@@ -81,11 +81,11 @@ def create_entries(
 
 
 def run_login_job(
-    config: StackConfig, cluster: clouds.Cluster, trust: PulumiCloudTrust, made: kinds.Context
+    config: StackConfig, cluster: clouds.Cluster, trust: PulumiCloudTrust, context: kinds.Context
 ) -> OidcLoginRunner:
     login = config.login_workload
     assert login is not None
-    account = made.account(login.reference)
+    account = context.account(login.reference)
     assert isinstance(account, WorkloadServiceAccount)
     return OidcLoginRunner(
         LOGIN_JOB,
@@ -99,7 +99,7 @@ def export_outputs(
     config: StackConfig,
     cluster: clouds.Cluster,
     trust: PulumiCloudTrust,
-    made: kinds.Context,
+    context: kinds.Context,
     job: OidcLoginRunner | None,
 ) -> None:
     login = config.login_workload
@@ -120,8 +120,8 @@ def export_outputs(
     pulumi.export("cloud", config.cloud)
     pulumi.export("issuerUrl", cluster.issuer_url)
     pulumi.export("pulumiAudience", trust.audience)
-    for kind in made.made.values():
-        for name, value in kind.outputs.items():
+    for made in context.made.values():
+        for name, value in made.outputs.items():
             pulumi.export(name, value)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     if cluster.name is not None:
@@ -135,13 +135,13 @@ def main() -> None:
 
     cluster = config.create_cluster()
     namespaces = create_namespaces(config, pulumi.ResourceOptions(providers=[cluster.kubernetes]))
-    made = create_entries(config, cluster, namespaces)
+    context = create_entries(config, cluster, namespaces)
 
-    policies = [policy for kind in made.made.values() for policy in kind.policies]
+    policies = [policy for made in context.made.values() for policy in made.policies]
     trust = PulumiCloudTrust("pulumi-cloud", config.trust_args(cluster.issuer_url, policies))
 
-    job = None if config.login_workload is None else run_login_job(config, cluster, trust, made)
-    export_outputs(config, cluster, trust, made, job)
+    job = None if config.login_workload is None else run_login_job(config, cluster, trust, context)
+    export_outputs(config, cluster, trust, context, job)
 
 
 main()
