@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 
 from keyless import clouds, identity, kinds
-from keyless.components.oidc_login_runner import OidcLoginRunner
+from keyless.components.oidc_login_job import OidcLoginJob
 from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
 from keyless.components.restricted_namespace import RestrictedNamespace
 from keyless.components.workload_service_account import WorkloadServiceAccount
@@ -82,12 +82,12 @@ def create_entries(
 
 def run_login_job(
     config: StackConfig, cluster: clouds.Cluster, trust: PulumiCloudTrust, context: kinds.Context
-) -> OidcLoginRunner:
+) -> OidcLoginJob:
     login = config.login_workload
     assert login is not None
     account = context.account(login.reference)
     assert isinstance(account, WorkloadServiceAccount)
-    return OidcLoginRunner(
+    return OidcLoginJob(
         LOGIN_JOB,
         config.login_job_args(account.namespace, account.name),
         # The first login must not race the issuer registration or the service account.
@@ -100,7 +100,7 @@ def export_outputs(
     cluster: clouds.Cluster,
     trust: PulumiCloudTrust,
     context: kinds.Context,
-    job: OidcLoginRunner | None,
+    job: OidcLoginJob | None,
 ) -> None:
     login = config.login_workload
     if job is not None and login is not None:

@@ -32,10 +32,10 @@ STACK_CLOUDS = {"dev": "gke", "eks-dev": "eks"}
 
 PROJECT_IMPORTS = {
     "gke": "import keyless.config, keyless.components.gke_cluster, keyless.components.gcp_workload_identity, "
-    "keyless.components.pulumi_cloud_trust, keyless.components.oidc_login_runner, keyless.components.restricted_namespace, "
+    "keyless.components.pulumi_cloud_trust, keyless.components.oidc_login_job, keyless.components.restricted_namespace, "
     "keyless.components.workload_service_account",
     "eks": "import keyless.config, keyless.components.eks_cluster, keyless.components.eks_oidc_provider, keyless.components.irsa_role, "
-    "keyless.components.pulumi_cloud_trust, keyless.components.oidc_login_runner, keyless.components.restricted_namespace, "
+    "keyless.components.pulumi_cloud_trust, keyless.components.oidc_login_job, keyless.components.restricted_namespace, "
     "keyless.components.workload_service_account",
 }
 BARE_IMPORTS = {

@@ -91,6 +91,9 @@ class Registration:
     in wire form: a ``Struct``, so numbers are doubles and secrets are wrapped."""
     aliases: list[str] = field(default_factory=list)
     """Earlier names (``name`` of each alias spec, or alias URNs) this resource answers to."""
+    answers_to: list[str] = field(default_factory=list)
+    """Every URN of a live stack this resource takes over, computed as the engine computes it: its
+    aliases, and each alias of its parent with this resource beneath it."""
     secret_outputs: list[str] = field(default_factory=list)
     """Outputs the program asks the engine to keep secret (``additional_secret_outputs``)."""
 

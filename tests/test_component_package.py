@@ -27,7 +27,7 @@ def test_every_component_is_served_under_the_keyless_package(schema: dict[str, A
 
 
 def test_schema_types_match_the_python_annotations(schema: dict[str, Any]) -> None:
-    runner = schema["resources"]["keyless:index:OidcLoginRunner"]
+    runner = schema["resources"]["keyless:index:OidcLoginJob"]
     assert runner["inputProperties"]["tokenExpirationSeconds"]["type"] == "integer"
     assert set(runner["requiredInputs"]) == {"namespace", "serviceAccountName", "organization", "tokenType"}
     assert runner["properties"]["jobName"]["type"] == "string"
@@ -42,6 +42,20 @@ def test_schema_types_match_the_python_annotations(schema: dict[str, Any]) -> No
     irsa = schema["resources"]["keyless:index:IrsaRole"]
     assert type_name(irsa["inputProperties"]["serviceAccounts"]) == "list<ServiceAccountRef>"
     assert schema["resources"]["keyless:index:GkeCluster"]["properties"]["kubeconfig"]["type"] == "string"
+
+
+def test_a_renamed_component_publishes_its_earlier_type_and_the_old_name_is_deprecated(schema: dict[str, Any]) -> None:
+    """An SDK generated in another language moves a live stack's login Job to the new type (the
+    schema's ``aliases``), and a program still naming the old type is told what to use instead."""
+    resources = schema["resources"]
+    assert resources["keyless:index:OidcLoginJob"]["aliases"] == [{"type": "keyless:index:OidcLoginRunner"}]
+    assert "OidcLoginJob" in resources["keyless:index:OidcLoginRunner"]["deprecationMessage"]
+    assert "deprecationMessage" not in resources["keyless:index:OidcLoginJob"]
+    old, new = resources["keyless:index:OidcLoginRunner"], resources["keyless:index:OidcLoginJob"]
+    assert (old["inputProperties"], old["requiredInputs"]) == (new["inputProperties"], new["requiredInputs"])
+    assert {name: output["type"] for name, output in old["properties"].items()} == {
+        name: output["type"] for name, output in new["properties"].items()
+    }
 
 
 def test_component_reference_documents_exactly_what_the_schema_serves(schema: dict[str, Any]) -> None:
@@ -88,7 +102,7 @@ def test_python_examples_run_under_mocks_with_their_stack_file(example: str) -> 
     assert all(r.provider for r in run.registrations if r.type.startswith("kubernetes:") and r.custom)
     expected = {
         "python-existing-cluster": "pulumiservice:index:OidcIssuer",
-        "python-runner-only": "kubernetes:batch/v1:Job",
+        "python-login-job": "kubernetes:batch/v1:Job",
         "python-irsa": "aws:iam/role:Role",
         "python-workload-identity": "gcp:serviceaccount/iAMMember:IAMMember",
         "python-keyless-sidecar": "kubernetes:apps/v1:Deployment",

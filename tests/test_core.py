@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from keyless.components.oidc_login_runner import OidcLoginRunner
+from keyless.components.oidc_login_job import OidcLoginJob
 from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
 from keyless.config import ConfigError, load_stack_config
 from keyless.core.login_job import LOGIN_JOB
@@ -77,7 +77,7 @@ def test_an_output_that_resolves_to_a_bad_value_fails_the_update_with_the_same_m
     plain = str(LOGIN_JOB.check(_job_args(namespace="Not_A_Label"))[0])
 
     def with_output() -> None:
-        OidcLoginRunner("login", _job_args(namespace=pulumi.Output.from_input("Not_A_Label")))
+        OidcLoginJob("login", _job_args(namespace=pulumi.Output.from_input("Not_A_Label")))
 
     run = run_program({}, program=with_output, raise_errors=False)
     assert run.error is not None, "the update must fail when the Output resolves"
@@ -86,13 +86,13 @@ def test_an_output_that_resolves_to_a_bad_value_fails_the_update_with_the_same_m
 
 
 def test_an_output_that_resolves_to_a_good_value_is_used_as_given() -> None:
-    run = run_component(lambda: OidcLoginRunner("login", _job_args(namespace=pulumi.Output.from_input("ci"))))
+    run = run_component(lambda: OidcLoginJob("login", _job_args(namespace=pulumi.Output.from_input("ci"))))
     assert run.one("kubernetes:batch/v1:Job").plain_inputs["metadata"]["namespace"] == "ci"
 
 
 def test_every_plain_problem_is_reported_at_once_before_anything_is_registered() -> None:
     bad = _job_args(namespace="NS", image="x:latest", token_expiration_seconds=1)
-    run = run_program({}, program=lambda: OidcLoginRunner("login", bad), raise_errors=False)
+    run = run_program({}, program=lambda: OidcLoginJob("login", bad), raise_errors=False)
     assert isinstance(run.error, InvalidArgumentError)
     assert len(run.error.problems) == 3
     assert run.registrations == []
@@ -100,13 +100,13 @@ def test_every_plain_problem_is_reported_at_once_before_anything_is_registered()
 
 def test_a_misspelt_argument_is_refused_not_ignored() -> None:
     with pytest.raises(InvalidArgumentError, match=r"imagePullPolicy: unknown key; expected one of: namespace,"):
-        run_component(lambda: OidcLoginRunner("login", _job_args(imagePullPolicy="Always")))
+        run_component(lambda: OidcLoginJob("login", _job_args(imagePullPolicy="Always")))
 
 
 def test_the_component_and_the_stack_config_refuse_a_value_in_the_same_words(dev_config: dict[str, Any]) -> None:
     """One rule, two spellings of its key: a change to the rule moves both."""
     with pytest.raises(InvalidArgumentError) as component:
-        run_component(lambda: OidcLoginRunner("login", _job_args(backend_url="https://api.example.com/")))
+        run_component(lambda: OidcLoginJob("login", _job_args(backend_url="https://api.example.com/")))
     config = {**dev_config, "keyless:loginJob": json.dumps({"backendUrl": "https://api.example.com/"})}
     with pytest.raises(ConfigError) as stack:
         load_stack_config(config)

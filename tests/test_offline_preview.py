@@ -88,7 +88,7 @@ def test_eks_artifacts_include_the_trust_policy_with_placeholders(artifacts: Pat
 def test_tree_shows_parents_like_pulumi_preview(artifacts: Path) -> None:
     tree = (artifacts / "dev" / "preview.txt").read_text()
     lines = tree.splitlines()
-    runner = next(i for i, line in enumerate(lines) if "keyless:index:OidcLoginRunner" in line)
+    runner = next(i for i, line in enumerate(lines) if "keyless:index:OidcLoginJob" in line)
     job = next(line for line in lines[runner:] if "─ kubernetes:batch/v1:Job" in line)
     assert job.index("─ kubernetes") > lines[runner].index("─ keyless"), "the Job is drawn as the runner's child"
     assert "+ 18 to create" in tree

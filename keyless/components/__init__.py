@@ -53,8 +53,10 @@ _EXPORTS = {
     "PulumiCloudTrust": "pulumi_cloud_trust",
     "PulumiCloudTrustArgs": "pulumi_cloud_trust",
     "WorkloadPolicy": "pulumi_cloud_trust",
-    "OidcLoginRunner": "oidc_login_runner",
-    "OidcLoginRunnerArgs": "oidc_login_runner",
+    "OidcLoginJob": "oidc_login_job",
+    "OidcLoginJobArgs": "oidc_login_job",
+    "OidcLoginRunner": "oidc_login_job",
+    "OidcLoginRunnerArgs": "oidc_login_job",
 }
 
 __all__ = [
@@ -90,6 +92,8 @@ __all__ = [
     "KeylessPulumiSidecarArgs",
     "KeylessWorkflowRunner",
     "KeylessWorkflowRunnerArgs",
+    "OidcLoginJob",
+    "OidcLoginJobArgs",
     "OidcLoginRunner",
     "OidcLoginRunnerArgs",
     "PermissionLevel",
@@ -127,7 +131,12 @@ if TYPE_CHECKING:
     from keyless.components.keyless_operator_stack import KeylessOperatorStack, KeylessOperatorStackArgs
     from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar, KeylessPulumiSidecarArgs
     from keyless.components.keyless_workflow_runner import KeylessWorkflowRunner, KeylessWorkflowRunnerArgs
-    from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs
+    from keyless.components.oidc_login_job import (
+        OidcLoginJob,
+        OidcLoginJobArgs,
+        OidcLoginRunner,
+        OidcLoginRunnerArgs,
+    )
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust, PulumiCloudTrustArgs, WorkloadPolicy
     from keyless.components.restricted_namespace import RestrictedNamespace, RestrictedNamespaceArgs
     from keyless.components.workload_service_account import WorkloadServiceAccount, WorkloadServiceAccountArgs

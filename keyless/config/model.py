@@ -19,7 +19,7 @@ from keyless.kinds import workloads
 from keyless.kinds.workloads import Workload
 
 if TYPE_CHECKING:  # the components' arg types, for type checking only: no provider SDK is loaded
-    from keyless.components.oidc_login_runner import OidcLoginRunnerArgs
+    from keyless.components.oidc_login_job import OidcLoginJobArgs
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrustArgs
     from keyless.components.restricted_namespace import RestrictedNamespaceArgs
 
@@ -47,7 +47,7 @@ class StackConfig:
     cloud: str
     organization: str
     login_job: dict[str, Any]
-    """``OidcLoginRunner`` args other than the workload's (namespace, account, token type)."""
+    """``OidcLoginJob`` args other than the workload's (namespace, account, token type)."""
     issuer: IssuerConfig
     entries: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     """Each kind's entries (:mod:`keyless.kinds`), by its key."""
@@ -157,8 +157,8 @@ class StackConfig:
             backend_url=self.login_job["backend_url"],
         )
 
-    def login_job_args(self, namespace: Any, service_account_name: Any) -> OidcLoginRunnerArgs:
-        """``OidcLoginRunner`` args for the workload marked ``runsLoginJob``."""
+    def login_job_args(self, namespace: Any, service_account_name: Any) -> OidcLoginJobArgs:
+        """``OidcLoginJob`` args for the workload marked ``runsLoginJob``."""
         workload = self.login_workload
         assert workload is not None, "no workload runs the login Job"
         args = {
@@ -174,4 +174,4 @@ class StackConfig:
         labels = workload.pod_labels()
         if labels:
             args["pod_labels"] = labels
-        return cast("OidcLoginRunnerArgs", args)
+        return cast("OidcLoginJobArgs", args)

@@ -24,7 +24,7 @@ END = "<!-- configuration-reference:end -->"
 # Which schema object documents the fields a section shares with a component.
 _DOCUMENTED_BY = {
     "": "PulumiCloudTrust",
-    "loginJob": "OidcLoginRunner",
+    "loginJob": "OidcLoginJob",
     "issuer": "PulumiCloudTrust",
 }
 """Which component (or type) of the package schema documents the fields a section shares with it;

@@ -165,7 +165,7 @@ esc_environment_ref = pattern(
 )
 
 LOGIN_JOB = Spec(
-    "OidcLoginRunner",
+    "OidcLoginJob",
     {
         "namespace": required(dns1123_label),
         "service_account_name": required(dns1123_label),

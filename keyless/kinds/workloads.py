@@ -115,7 +115,7 @@ class Workload:
         return dict(identity.get(self.identity_mode).pod_labels) if self.identity_mode else {}
 
     def login_flags(self) -> dict[str, Any]:
-        """Its token type and its team/user, as the login's args (``OidcLoginRunner``, the sidecar)."""
+        """Its token type and its team/user, as the login's args (``OidcLoginJob``, the sidecar)."""
         flags = {"token_type": self.token_type}
         for name in ("team_name", "user_login"):
             if self.policy.get(name) is not None:

@@ -51,12 +51,13 @@ def render(schema: Mapping[str, Any] | None = None) -> str:
     lines = [START, ""]
     for token, resource in schema["resources"].items():
         name = token.rsplit(":", 1)[-1]
-        lines += [
-            f"#### `{name}` (`{token}`)",
-            "",
-            _cell(resource.get("description")).split(". ")[0].rstrip(".") + ".",
-            "",
-        ]
+        lines += [f"#### `{name}` (`{token}`)", ""]
+        if "deprecationMessage" in resource:
+            lines += [f"**Deprecated**: {_cell(resource['deprecationMessage'])}.", ""]
+            continue
+        lines += [_cell(resource.get("description")).split(". ")[0].rstrip(".") + ".", ""]
+        for alias in resource.get("aliases", []):
+            lines += [f"Formerly `{alias['type']}`: a live stack's resources move to this type unchanged.", ""]
         lines += _table(resource.get("inputProperties", {}), resource.get("requiredInputs", []), "input")
         lines += [""]
         lines += _table(resource.get("properties", {}), resource.get("required", []), "output")

@@ -5,7 +5,7 @@ from typing import Any
 import pulumi
 
 from keyless import __version__
-from keyless.core.naming import PACKAGE
+from keyless.core.naming import PACKAGE, type_token
 
 PACKAGE_NAME = PACKAGE
 VERSION = __version__
@@ -26,7 +26,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
     from keyless.components.keyless_operator_stack import KeylessOperatorStack
     from keyless.components.keyless_pulumi_sidecar import KeylessPulumiSidecar
     from keyless.components.keyless_workflow_runner import KeylessWorkflowRunner
-    from keyless.components.oidc_login_runner import OidcLoginRunner
+    from keyless.components.oidc_login_job import OidcLoginJob, OidcLoginRunner
     from keyless.components.pulumi_cloud_trust import PulumiCloudTrust
     from keyless.components.restricted_namespace import RestrictedNamespace
     from keyless.components.workload_service_account import WorkloadServiceAccount
@@ -45,6 +45,7 @@ def served_components() -> list[type[pulumi.ComponentResource]]:
         RestrictedNamespace,
         WorkloadServiceAccount,
         PulumiCloudTrust,
+        OidcLoginJob,
         OidcLoginRunner,
         KeylessPulumiSidecar,
         KeylessEscStore,
@@ -63,14 +64,31 @@ def without_nulls(value: Any) -> Any:
     return value
 
 
+def with_renames(schema: dict[str, Any], components: list[type[pulumi.ComponentResource]]) -> dict[str, Any]:
+    """``schema`` with each component's earlier type tokens as ``aliases`` (an SDK generated from it
+    moves a live stack's resources instead of replacing them) and a deprecated name's
+    ``deprecationMessage``, which the SDK infers from neither."""
+    resources = schema["resources"]
+    for component in components:
+        resource = resources[type_token(component.__name__)]
+        earlier = getattr(component, "_earlier_type_names", ())
+        if earlier:
+            resource["aliases"] = [{"type": type_token(name)} for name in earlier]
+        deprecated = getattr(component, "_deprecated", None)
+        if deprecated:
+            resource["deprecationMessage"] = deprecated
+    return schema
+
+
 def provider() -> Any:
     """The SDK's component provider for the served components, serving a schema Pulumi accepts."""
     import json
 
     from pulumi.provider.experimental.component import ComponentProvider
 
-    served = ComponentProvider(served_components(), PACKAGE_NAME, None, VERSION)
-    served.schema = json.dumps(without_nulls(json.loads(str(served.schema))))
+    components = served_components()
+    served = ComponentProvider(components, PACKAGE_NAME, None, VERSION)
+    served.schema = json.dumps(with_renames(without_nulls(json.loads(str(served.schema))), components))
     return served
 
 

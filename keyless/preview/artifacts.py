@@ -321,9 +321,7 @@ class Preview:
         ]
 
     def login_job_summary(self) -> dict[str, Any] | None:
-        jobs = [
-            j for j in self.run.of_type("kubernetes:batch/v1:Job") if j.parent.endswith("OidcLoginRunner::" + j.name)
-        ]
+        jobs = [j for j in self.run.of_type("kubernetes:batch/v1:Job") if j.parent.endswith("OidcLoginJob::" + j.name)]
         if not jobs:
             return None
         job = jobs[0].plain_inputs

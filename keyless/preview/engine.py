@@ -216,6 +216,15 @@ def _azure_state(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, An
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
+def _urn_type(urn: str) -> str:
+    """A URN's own type, without its parents' (``URN.Type``)."""
+    return urn.split("::")[2].rsplit("$", 1)[-1]
+
+
+def _urn_name(urn: str) -> str:
+    return urn.split("::", 3)[3]
+
+
 class DuplicateUrnError(RuntimeError):
     """Two resources share a URN: the real engine fails the whole update (the SDK's mocks do not)."""
 
@@ -227,16 +236,48 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
     def __init__(self, mocks: ProviderMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.answers: dict[str, list[str]] = {}
+        """The URNs each registered resource answers to, by its URN."""
         self.duplicates: list[str] = []
 
-    def make_urn(self, parent: str, type_: str, name: str) -> str:
+    def make_urn(self, parent: str, type_: str, name: str, stack: str = "", project: str = "") -> str:
         """A URN as the engine makes it (``resource.NewURN``): the parent's whole type chain, and
         none for a resource whose parent is the stack. The SDK's mock takes only the parent's last
         type and keeps the stack's, which no deployed stack's URNs do."""
         chain = parent.split("::")[2] if parent else ""
         if chain and chain != ROOT_STACK_TYPE:
             type_ = f"{chain}${type_}"
-        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+        return f"urn:pulumi:{stack or pulumi.get_stack()}::{project or pulumi.get_project()}::{type_}::{name}"
+
+    def answers_to(self, request: Any) -> list[str]:
+        """Every URN the engine lets this resource take over (``stepGenerator.generateAliases``): its
+        own aliases as URNs, and each URN its parent answers to with this resource beneath it, so a
+        renamed or retyped component carries its children along."""
+        found: list[str] = []
+        own = [alias.urn or self._alias_urn(request, alias.spec) for alias in request.aliases]
+        own += request.aliasURNs
+        inherited = [
+            self._inherited(type_, name, _urn_name(request.parent), parent_alias)
+            for parent_alias in self.answers.get(request.parent, ())
+            for type_, name in [(request.type, request.name), *((_urn_type(urn), _urn_name(urn)) for urn in own)]
+        ]
+        for urn in [*own, *inherited]:
+            if urn not in found:
+                found.append(urn)
+        return found
+
+    def _alias_urn(self, request: Any, spec: Any) -> str:
+        """An alias spec as the URN it stands for (``collapseAliasToUrn``): what it leaves out is the
+        resource's own, its parent included unless ``noParent``."""
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name, spec.stack, spec.project)
+
+    def _inherited(self, type_: str, name: str, parent_name: str, parent_alias: str) -> str:
+        """A child's URN under an alias of its parent (``inheritedChildAlias``): a name that starts
+        with the parent's name takes the alias's name in its place."""
+        if name.startswith(parent_name):
+            name = _urn_name(parent_alias) + name[len(parent_name) :]
+        return self.make_urn(parent_alias, type_, name)
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -267,6 +308,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                     state=decoded(state),
                     aliases=[alias.spec.name or alias.spec.type or alias.urn for alias in request.aliases]
                     + list(request.aliasURNs),
+                    answers_to=self.answers.setdefault(response.urn, self.answers_to(request)),
                     secret_outputs=list(request.additionalSecretOutputs),
                 )
             )

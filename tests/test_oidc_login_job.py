@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from keyless.components.oidc_login_runner import OidcLoginRunner, OidcLoginRunnerArgs, login_pod_spec
+from keyless.components.oidc_login_job import OidcLoginJob, OidcLoginJobArgs, OidcLoginRunner, login_pod_spec
 from keyless.core.login_job import LIBRARY_NAME, LOGIN_JOB, login_environment, login_script, script
 from keyless.core.login_request import TOKEN_FILE, LoginRequest
 from keyless.core.problems import InvalidArgumentError
@@ -68,7 +68,7 @@ def test_pod_spec_meets_the_restricted_pod_security_standard() -> None:
 
 # --- the component, under mocks ----------------------------------------------------------------
 
-BASE: OidcLoginRunnerArgs = {
+BASE: OidcLoginJobArgs = {
     "namespace": "ci",
     "service_account_name": "runner",
     "organization": "acme",
@@ -76,8 +76,8 @@ BASE: OidcLoginRunnerArgs = {
 }
 
 
-def _job_and_config_map(args: OidcLoginRunnerArgs) -> tuple[dict[str, Any], dict[str, Any]]:
-    run = run_component(lambda: OidcLoginRunner("login", args))
+def _job_and_config_map(args: OidcLoginJobArgs) -> tuple[dict[str, Any], dict[str, Any]]:
+    run = run_component(lambda: OidcLoginJob("login", args))
     return (
         run.one("kubernetes:batch/v1:Job").plain_inputs,
         {
@@ -120,12 +120,38 @@ def test_job_uses_the_pinned_default_image() -> None:
     assert image.startswith("pulumi/pulumi-base:3.") and not image.endswith(":latest")
 
 
+def test_a_stack_that_ran_the_login_job_under_its_earlier_type_keeps_it() -> None:
+    """``OidcLoginRunner`` was renamed: each resource answers to its URN from before, as the engine
+    computes aliases, so ``pulumi up`` moves the Job, ConfigMap and NetworkPolicy instead of
+    deleting and recreating them."""
+    run = run_component(lambda: OidcLoginJob("login", BASE))
+    earlier = "urn:pulumi:dev::keyless::keyless:index:OidcLoginRunner"
+    before = {
+        "keyless:index:OidcLoginJob": f"{earlier}::login",
+        "kubernetes:core/v1:ConfigMap": f"{earlier}$kubernetes:core/v1:ConfigMap::login-script",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy": f"{earlier}$kubernetes:networking.k8s.io/v1:NetworkPolicy::login",
+        "kubernetes:batch/v1:Job": f"{earlier}$kubernetes:batch/v1:Job::login",
+    }
+    assert sorted(r.type for r in run.registrations) == sorted(before)
+    assert all(before[r.type] in r.answers_to for r in run.registrations)
+
+
+def test_the_deprecated_name_keeps_its_type_until_a_stack_switches(caplog: pytest.LogCaptureFixture) -> None:
+    run = run_component(lambda: OidcLoginRunner("login", BASE))
+    login = run.one("keyless:index:OidcLoginRunner", "login")
+    assert login.answers_to == [], "nothing moves until the program names OidcLoginJob"
+    assert run.one("kubernetes:batch/v1:Job").urn.endswith(
+        "keyless:index:OidcLoginRunner$kubernetes:batch/v1:Job::login"
+    )
+    assert any("use OidcLoginJob" in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
+
+
 def test_job_waits_for_what_the_caller_depends_on() -> None:
     import pulumi_kubernetes as k8s
 
     def build() -> None:
         account = k8s.core.v1.ServiceAccount("sa", metadata={"name": "runner", "namespace": "ci"})
-        OidcLoginRunner("login", BASE, opts=__import__("pulumi").ResourceOptions(depends_on=[account]))
+        OidcLoginJob("login", BASE, opts=__import__("pulumi").ResourceOptions(depends_on=[account]))
 
     run = run_component(build)
     job = run.one("kubernetes:batch/v1:Job")
@@ -135,7 +161,7 @@ def test_job_waits_for_what_the_caller_depends_on() -> None:
 
 
 def test_network_policy_allows_only_dns_and_https_egress() -> None:
-    run = run_component(lambda: OidcLoginRunner("login", BASE))
+    run = run_component(lambda: OidcLoginJob("login", BASE))
     job = run.one("kubernetes:batch/v1:Job").plain_inputs
     policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").plain_inputs
     selector = policy["spec"]["podSelector"]["matchLabels"]
@@ -148,7 +174,7 @@ def test_network_policy_allows_only_dns_and_https_egress() -> None:
 
 
 def test_network_policy_can_be_turned_off() -> None:
-    run = run_component(lambda: OidcLoginRunner("login", {**BASE, "network_policy": False}))
+    run = run_component(lambda: OidcLoginJob("login", {**BASE, "network_policy": False}))
     assert run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == []
 
 
@@ -172,7 +198,7 @@ def test_network_policy_can_be_turned_off() -> None:
     ],
 )
 def test_bad_runner_arguments_are_rejected_before_registration(override: dict[str, Any], message: str) -> None:
-    run = run_program({}, program=lambda: OidcLoginRunner("login", {**BASE, **override}), raise_errors=False)  # type: ignore[typeddict-item]
+    run = run_program({}, program=lambda: OidcLoginJob("login", {**BASE, **override}), raise_errors=False)  # type: ignore[typeddict-item]
     assert isinstance(run.error, InvalidArgumentError)
     assert message in str(run.error)
     assert run.registrations == []
@@ -185,7 +211,7 @@ def test_digest_pinned_image_is_accepted() -> None:
 
 
 def test_the_login_objects_carry_the_recommended_labels() -> None:
-    run = run_component(lambda: OidcLoginRunner("login", BASE))
+    run = run_component(lambda: OidcLoginJob("login", BASE))
     components = {}
     for registration in run.registrations:
         if registration.custom:
@@ -199,14 +225,14 @@ def test_the_login_objects_carry_the_recommended_labels() -> None:
 
 
 def test_the_job_names_its_stack_and_workload_in_the_doctor_command() -> None:
-    run = run_component(lambda: OidcLoginRunner("login", BASE))
+    run = run_component(lambda: OidcLoginJob("login", BASE))
     env = run.one("kubernetes:batch/v1:Job").plain_inputs["spec"]["template"]["spec"]["containers"][0]["env"]
     values = {item["name"]: item["value"] for item in env}
     assert values["KEYLESS_DOCTOR_COMMAND"] == "keyless doctor --stack dev --from-cluster --workload ci/runner"
 
 
 def test_the_canary_runs_the_same_pod_on_a_schedule_one_at_a_time() -> None:
-    run = run_component(lambda: OidcLoginRunner("login", {**BASE, "canary_schedule": "0 * * * *"}))
+    run = run_component(lambda: OidcLoginJob("login", {**BASE, "canary_schedule": "0 * * * *"}))
     job = run.one("kubernetes:batch/v1:Job").plain_inputs
     canary = run.one("kubernetes:batch/v1:CronJob").plain_inputs["spec"]
     assert canary["schedule"] == "0 * * * *"
@@ -222,6 +248,6 @@ def test_the_canary_runs_the_same_pod_on_a_schedule_one_at_a_time() -> None:
 
 
 def test_no_schedule_no_canary_and_a_bad_schedule_is_refused() -> None:
-    assert run_component(lambda: OidcLoginRunner("login", BASE)).of_type("kubernetes:batch/v1:CronJob") == []
+    assert run_component(lambda: OidcLoginJob("login", BASE)).of_type("kubernetes:batch/v1:CronJob") == []
     problems = LOGIN_JOB.check({**BASE, "canary_schedule": "every hour"})
     assert "canary_schedule: 'every hour' is not a cron schedule" in str(problems[0])

@@ -6,7 +6,7 @@ CLI ends up logged in without any stored access token. The script is ``keyless/s
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import Any, ClassVar, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -40,7 +40,7 @@ from keyless.core.naming import type_token
 from keyless.core.pulumi_cloud import TokenType, pulumi_audience
 
 
-class OidcLoginRunnerArgs(TypedDict):
+class OidcLoginJobArgs(TypedDict):
     namespace: pulumi.Input[str]
     """Namespace the Job runs in (Pod Security ``restricted`` is satisfied)."""
     service_account_name: pulumi.Input[str]
@@ -153,12 +153,19 @@ def _as_list(depends_on: object) -> list[pulumi.Resource]:
     return []
 
 
-class OidcLoginRunner(pulumi.ComponentResource):
+class OidcLoginJob(pulumi.ComponentResource):
     """ConfigMap holding the login script, and the Job that runs it once per change.
 
     Resources in ``opts.depends_on`` (the issuer registration and the service account) are
     made explicit dependencies of the ConfigMap and the Job, so the first login cannot race them.
     """
+
+    _type_name: ClassVar[str] = "OidcLoginJob"
+    _earlier_type_names: ClassVar[tuple[str, ...]] = ("OidcLoginRunner",)
+    """Type names it had: a live stack's resources move to the new type instead of being replaced
+    (the engine gives each child its parent's aliases too)."""
+    _deprecated: ClassVar[str | None] = None
+    """Why this name is deprecated, warned about on every use and published in the package schema."""
 
     job_name: pulumi.Output[str]
     """Name of the Job: ``kubectl logs -n <namespace> job/<job_name>``."""
@@ -169,10 +176,18 @@ class OidcLoginRunner(pulumi.ComponentResource):
     canary_name: pulumi.Output[str | None]
     """Name of the canary CronJob, when a schedule is given."""
 
-    def __init__(self, name: str, args: OidcLoginRunnerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: OidcLoginJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         checked = validated(LOGIN_JOB, args)
-        super().__init__(type_token("OidcLoginRunner"), name, None, opts)
         wait_for = _as_list(opts.depends_on if opts else None)
+        earlier = [pulumi.Alias(type_=type_token(type_name)) for type_name in self._earlier_type_names]
+        super().__init__(
+            type_token(self._type_name),
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=earlier)),
+        )
+        if self._deprecated:
+            pulumi.log.warn(self._deprecated, resource=self)
 
         audience = pulumi.Output.from_input(checked["organization"]).apply(pulumi_audience)
         token_type = checked["token_type"]
@@ -285,3 +300,20 @@ class OidcLoginRunner(pulumi.ComponentResource):
                 "canary_name": self.canary_name,
             }
         )
+
+
+class OidcLoginRunner(OidcLoginJob):
+    """Deprecated: use ``OidcLoginJob``, whose alias moves a stack's login Job without replacing it.
+    This is ``OidcLoginJob`` under its earlier name and type token, served until 0.3.0 so that a
+    stack moves when its program switches, not when it upgrades."""
+
+    _type_name: ClassVar[str] = "OidcLoginRunner"
+    _earlier_type_names: ClassVar[tuple[str, ...]] = ()
+    _deprecated: ClassVar[str | None] = (
+        "OidcLoginRunner is deprecated and served until 0.3.0: use OidcLoginJob (keyless:index:OidcLoginJob), "
+        "whose alias moves a stack's login Job without replacing it"
+    )
+
+
+OidcLoginRunnerArgs = OidcLoginJobArgs
+"""Deprecated: the args of :class:`OidcLoginJob` under their 0.x name."""

@@ -7,12 +7,12 @@ can still exchange its token.
 import pulumi
 import pulumi_kubernetes as k8s
 
-from keyless.components import OidcLoginRunner, TokenType
+from keyless.components import OidcLoginJob, TokenType
 
 config = pulumi.Config()
 cluster = k8s.Provider("cluster", kubeconfig=config.require_secret("kubeconfig"))
 
-runner = OidcLoginRunner(
+login = OidcLoginJob(
     "login-check",
     {
         "namespace": config.get("namespace") or "ci",
@@ -24,4 +24,4 @@ runner = OidcLoginRunner(
     },
     opts=pulumi.ResourceOptions(providers=[cluster]),
 )
-pulumi.export("jobName", runner.job_name)
+pulumi.export("jobName", login.job_name)
