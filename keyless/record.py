@@ -20,6 +20,18 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's marker for a string not known yet (during a preview)."""
 
 
+def urn_type(urn: str) -> str:
+    """A URN's own type, without its parents' (the engine's ``URN.Type``); "" for no URN.
+    ``urn:pulumi:<stack>::<project>::<parent types$…$type>::<name>``."""
+    parts = urn.split("::", 3)
+    return parts[2].rsplit("$", 1)[-1] if len(parts) == 4 else ""
+
+
+def urn_name(urn: str) -> str:
+    """A URN's name (the engine's ``URN.Name``), which may itself hold "::"."""
+    return urn.split("::", 3)[3]
+
+
 class Secret:
     """A value the program marked secret: kept for assertions, masked when shown."""
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from keyless.core import gcp
 from keyless.policies.pack import MANDATORY, POLICIES, STACK_POLICIES, Resource, check_resource, check_stack
-from keyless.record import ProgramRun
+from keyless.record import ProgramRun, urn_type
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,6 @@ class Violation:
     level: str
     message: str
     fix: str
-
-
-def _parent_type(parent_urn: str) -> str:
-    # urn:pulumi:<stack>::<project>::<type chain>::<name>: the parent's own type is the chain's last link
-    parts = parent_urn.split("::")
-    return parts[2].split("$")[-1] if len(parts) >= 4 else ""
 
 
 def violations(run: ProgramRun, config: Mapping[str, Mapping[str, Any]] | None = None) -> list[Violation]:
@@ -50,9 +44,7 @@ def violations(run: ProgramRun, config: Mapping[str, Mapping[str, Any]] | None =
                         policy.description,
                     )
                 )
-    resources = [
-        Resource(r.type, r.name, r.served_inputs, _parent_type(r.parent)) for r in run.registrations if r.custom
-    ]
+    resources = [Resource(r.type, r.name, r.served_inputs, urn_type(r.parent)) for r in run.registrations if r.custom]
     by_name = {r.name: r.type for r in resources}
     for stack_policy in STACK_POLICIES:
         for name, message in check_stack(stack_policy, resources, config.get(stack_policy.name)):

@@ -34,6 +34,7 @@ from keyless.preview.engine import (
     run_program,
 )
 from keyless.preview.root import project_root
+from keyless.record import urn_type
 
 DEFAULT_KUBERNETES_VERSION = "1.33"
 """Kubernetes version the YAML is validated against when the stack does not pin one (GKE channels move)."""
@@ -272,7 +273,7 @@ class Preview:
     def trust_policies(self) -> list[tuple[str, Any]]:
         policies = []
         for registration in sorted(self.run.of_type("aws:iam/role:Role"), key=lambda r: r.name):
-            if not registration.parent.split("::")[-2].endswith(("IrsaRole", "EksPodIdentity")):
+            if not urn_type(registration.parent).endswith(("IrsaRole", "EksPodIdentity")):
                 continue
             document = json.loads(registration.plain_inputs["assumeRolePolicy"])
             policies.append((f"iam-role-{registration.name}-trust-policy.json", self.show(document)))

@@ -31,7 +31,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
 from keyless.preview.root import project_root
-from keyless.record import Invocation, ProgramRun, Registration, Secret, decoded
+from keyless.record import Invocation, ProgramRun, Registration, Secret, decoded, urn_name, urn_type
 
 EXAMPLE_ACCOUNT = "123456789012"
 EXAMPLE_PROJECT_NUMBER = "314159265358"
@@ -216,15 +216,6 @@ def _azure_state(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, An
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
-def _urn_type(urn: str) -> str:
-    """A URN's own type, without its parents' (``URN.Type``)."""
-    return urn.split("::")[2].rsplit("$", 1)[-1]
-
-
-def _urn_name(urn: str) -> str:
-    return urn.split("::", 3)[3]
-
-
 class DuplicateUrnError(RuntimeError):
     """Two resources share a URN: the real engine fails the whole update (the SDK's mocks do not)."""
 
@@ -253,18 +244,15 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
         """Every URN the engine lets this resource take over (``stepGenerator.generateAliases``): its
         own aliases as URNs, and each URN its parent answers to with this resource beneath it, so a
         renamed or retyped component carries its children along."""
-        found: list[str] = []
         own = [alias.urn or self._alias_urn(request, alias.spec) for alias in request.aliases]
         own += request.aliasURNs
+        beneath = [(request.type, request.name), *((urn_type(urn), urn_name(urn)) for urn in own)]
         inherited = [
-            self._inherited(type_, name, _urn_name(request.parent), parent_alias)
+            self._inherited(type_, name, urn_name(request.parent), parent_alias)
             for parent_alias in self.answers.get(request.parent, ())
-            for type_, name in [(request.type, request.name), *((_urn_type(urn), _urn_name(urn)) for urn in own)]
+            for type_, name in beneath
         ]
-        for urn in [*own, *inherited]:
-            if urn not in found:
-                found.append(urn)
-        return found
+        return list(dict.fromkeys([*own, *inherited]))
 
     def _alias_urn(self, request: Any, spec: Any) -> str:
         """An alias spec as the URN it stands for (``collapseAliasToUrn``): what it leaves out is the
@@ -276,7 +264,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
         """A child's URN under an alias of its parent (``inheritedChildAlias``): a name that starts
         with the parent's name takes the alias's name in its place."""
         if name.startswith(parent_name):
-            name = _urn_name(parent_alias) + name[len(parent_name) :]
+            name = urn_name(parent_alias) + name[len(parent_name) :]
         return self.make_urn(parent_alias, type_, name)
 
     def RegisterResource(self, request: Any) -> Any:
